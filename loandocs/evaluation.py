@@ -1,0 +1,97 @@
+"""``loandocs eval DIR``: field-level exact-match accuracy against ground-truth JSON.
+
+Each ``NAME.json`` next to an image names the file, its ``variant`` (scan, photo, rotated,
+...) and the expected ``documents`` with their ``doc_type`` and ``fields``. An expected
+document is matched to the extracted document of the same type (in order); a missing document
+counts every expected field as wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loandocs.extractor.pipeline import Pipeline
+from loandocs.models import DocumentResult
+
+
+@dataclass
+class Tally:
+    right: int = 0
+    total: int = 0
+
+    @property
+    def accuracy(self) -> float:
+        return self.right / self.total if self.total else 1.0
+
+    def add(self, ok: bool) -> None:
+        self.right += ok
+        self.total += 1
+
+
+@dataclass
+class EvalReport:
+    by_variant: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    by_field: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    doc_types: Tally = field(default_factory=Tally)
+    errors: list[dict] = field(default_factory=list)  # every mismatch, for reading
+    files: int = 0
+
+    def to_dict(self) -> dict:
+        def t(d: dict[str, Tally]) -> dict:
+            return {k: {"accuracy": round(v.accuracy, 4), "right": v.right, "total": v.total} for k, v in sorted(d.items())}
+
+        overall = Tally(sum(v.right for v in self.by_field.values()), sum(v.total for v in self.by_field.values()))
+        return {
+            "files": self.files,
+            "field_accuracy": round(overall.accuracy, 4),
+            "by_variant": t(self.by_variant),
+            "by_field": t(self.by_field),
+            "doc_type_accuracy": round(self.doc_types.accuracy, 4),
+            "mismatches": self.errors,
+        }
+
+
+def normalise(value: object) -> object:
+    if isinstance(value, str):
+        return value.replace(" ", "").strip()
+    if isinstance(value, float):
+        return round(value, 2)
+    return value
+
+
+def compare(truth: dict, docs: list[DocumentResult], report: EvalReport) -> None:
+    variant = truth.get("variant", "default")
+    remaining = list(docs)
+    for expected in truth.get("documents", []):
+        match = next((d for d in remaining if d.doc_type == expected["doc_type"]), None)
+        report.doc_types.add(match is not None)
+        if match is not None:
+            remaining.remove(match)
+        for name, want in expected.get("fields", {}).items():
+            got = match.fields[name].value if match is not None and name in match.fields else None
+            ok = normalise(got) == normalise(want)
+            report.by_variant[variant].add(ok)
+            report.by_field[f"{expected['doc_type']}.{name}"].add(ok)
+            if not ok:
+                report.errors.append({"file": truth["file"], "field": f"{expected['doc_type']}.{name}", "expected": want, "got": got})
+
+
+def evaluate(directory: str | Path, pipeline: Pipeline | None = None, progress=None) -> EvalReport:
+    directory = Path(directory)
+    pipeline = pipeline or Pipeline()
+    report = EvalReport()
+    truths = sorted(p for p in directory.glob("*.json") if p.name != "manifest.json")
+    for i, gt_path in enumerate(truths):
+        truth = json.loads(gt_path.read_text(encoding="utf-8"))
+        image = directory / truth["file"]
+        if not image.is_file():
+            continue
+        docs = pipeline.extract(image.read_bytes(), image.name)
+        compare(truth, docs, report)
+        report.files += 1
+        if progress:
+            progress(i + 1, len(truths), truth["file"])
+    return report

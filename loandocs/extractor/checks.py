@@ -1,0 +1,96 @@
+"""Check codes of DESIGN.md with their severity and applicant-facing messages (zh and en).
+
+Messages tell the applicant what to do, not only what is wrong.
+"""
+
+from __future__ import annotations
+
+from loandocs.models import Check, Severity
+
+CATALOG: dict[str, tuple[Severity, str, str]] = {
+    "missing_document": ("supplement", "缺少材料：{material}，请上传。", "Missing material: {material}. Please upload it."),
+    "wrong_document_type": (
+        "supplement",
+        "无法识别该文件为贷款所需材料（身份证、收入证明或银行流水），请上传正确的材料。",
+        "This file is not a loan material we know (ID card, income certificate or bank statement). Please upload the right document.",
+    ),
+    "image_unreadable": (
+        "supplement",
+        "图片无法清晰识别（{reasons}），请在光线充足处将证件平放、完整拍摄后重新上传。",
+        "The image cannot be read reliably ({reasons_en}). Please retake it flat, in good light, with the whole document in the frame.",
+    ),
+    "document_expired": (
+        "supplement",
+        "身份证已于{valid_until}过期，请上传有效期内的身份证。",
+        "The ID card expired on {valid_until}. Please upload a valid ID card.",
+    ),
+    "id_checksum_invalid": (
+        "supplement",
+        "身份证号码校验位不正确，请核对后上传清晰的身份证人像面。",
+        "The ID number's check digit is wrong. Please upload a clear photo of the ID card front.",
+    ),
+    "id_fields_inconsistent": (
+        "supplement",
+        "身份证上的{what_zh}与身份证号码不一致，请上传清晰的身份证人像面。",
+        "The {what_en} on the ID card does not match the ID number. Please upload a clear photo of the ID card front.",
+    ),
+    "age_out_of_range": (
+        "supplement",
+        "申请人年龄（{age}岁）不在{min_age}至{max_age}岁的受理范围内。",
+        "The applicant's age ({age}) is outside the accepted range of {min_age} to {max_age}.",
+    ),
+    "name_mismatch": ("supplement", "各材料上的姓名不一致，请核对后重新上传。", "Names differ between documents. Please check and re-upload."),
+    "id_number_mismatch": (
+        "supplement",
+        "各材料上的身份证号码不一致，请核对后重新上传。",
+        "ID numbers differ between documents. Please check and re-upload.",
+    ),
+    "certificate_stale": (
+        "supplement",
+        "收入证明开具于{issue_date}，已超过{days}天，请上传近期开具的收入证明。",
+        "The income certificate was issued on {issue_date}, more than {days} days ago. Please upload a recent one.",
+    ),
+    "seal_missing": ("supplement", "收入证明未加盖单位公章，请上传盖章的收入证明。", "The income certificate has no company seal. Please upload a sealed one."),
+    "statement_period_short": (
+        "supplement",
+        "银行流水仅覆盖{days}天，请上传最近6个月的银行流水。",
+        "The bank statement covers only {days} days. Please upload the last 6 months.",
+    ),
+    "statement_stale": (
+        "supplement",
+        "银行流水截止于{period_end}，请上传截至近30天内的银行流水。",
+        "The bank statement ends on {period_end}. Please upload one that ends within the last 30 days.",
+    ),
+    "balance_inconsistent": ("review", "流水余额与交易金额不连贯（{where}），请人工核查。", "Running balance does not follow from the amounts ({where}); a reviewer must check."),
+    "income_mismatch": ("review", "收入证明月收入与流水工资差异超过30%，请人工核查。", "Certified monthly income differs from statement salary by more than 30%; a reviewer must check."),
+    "duplicate_document": ("review", "该材料重复上传，请人工核查。", "The same document was uploaded again; a reviewer must check."),
+    "low_confidence": (
+        "review",
+        "以下字段识别置信度较低，请人工核对：{fields}。",
+        "These fields were read with low confidence and need checking: {fields}.",
+    ),
+}
+
+
+class _Default(dict):
+    def __missing__(self, key: str) -> str:
+        return "-"
+
+
+def make_check(code: str, ok: bool, fields: list[str] | None = None, **params: object) -> Check:
+    severity, zh, en = CATALOG[code]
+    p = _Default({k: v for k, v in params.items()})
+    if fields and "fields" not in p:
+        p["fields"] = ", ".join(fields)
+    return Check(
+        code=code,
+        ok=ok,
+        severity=severity,
+        message_zh=zh.format_map(p) if not ok else "",
+        message_en=en.format_map(p) if not ok else "",
+        fields=fields or [],
+    )
+
+
+QUALITY_ZH = {"blurry": "模糊", "glare": "反光", "too_dark": "过暗", "too_small": "分辨率过低", "card_cut_off": "证件不完整", "fields_unreadable": "关键信息无法识别"}
+QUALITY_EN = {"blurry": "blurry", "glare": "glare", "too_dark": "too dark", "too_small": "too small", "card_cut_off": "card cut off", "fields_unreadable": "key fields unreadable"}

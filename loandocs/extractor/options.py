@@ -1,0 +1,36 @@
+"""Options for the extraction pipeline: plain pydantic models, passed in, never read from the
+environment here (see ``loandocs.config.Settings``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Limits(BaseModel):
+    max_file_bytes: int = 25 * 1024 * 1024
+    max_pixels: int = 60_000_000  # per image / rendered page; guards decompression bombs
+    max_pages: int = 50
+    max_page_points: float = 5000.0  # PDF page side in points (1/72 in); ~1.76 m
+
+
+class OcrOptions(BaseModel):
+    engine: Literal["rapidocr", "paddleocr"] = "rapidocr"
+    threads: int = Field(default=0, ge=0, description="0 = let ONNX Runtime use all cores")
+    model_dir: Path | None = None
+
+
+class PipelineOptions(BaseModel):
+    limits: Limits = Limits()
+    ocr: OcrOptions = OcrOptions()
+    application_date: dt.date | None = None  # None = today
+    low_confidence_threshold: float = 0.80
+    min_age: int = 18
+    max_age: int = 65
+    pdf_render_dpi: int = 200
+
+    def effective_application_date(self) -> dt.date:
+        return self.application_date or dt.date.today()

@@ -1,0 +1,1 @@
+"""Per-type parsers: rows in, canonical fields and checks out."""

@@ -1,0 +1,199 @@
+"""Chinese resident ID card parsers (front: 人像面, back: 国徽面).
+
+What we know about the card is used to read it better: the ID number's alphabet and check
+digit, the birth date and sex it encodes, the fixed order of the rows, the address spanning
+several rows in the value column, and the closed list of 民族 values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+
+from loandocs.extractor import idnumber
+from loandocs.extractor.layout import Row, Span, find_label
+from loandocs.extractor.vocab import ETHNICITIES, TRADITIONAL_TO_SIMPLIFIED
+from loandocs.models import ExtractedField
+
+# Letters the recogniser confuses with digits inside an ID number. Digits are never changed:
+# a wrong digit must show up as a failed checksum, not be "repaired".
+_ID_CONFUSABLE = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "|": "1", "Z": "2", "S": "5", "B": "8", "G": "6", "×": "X", "*": "X"})
+_ID_RUN = re.compile(r"[0-9X]{18,}")
+_CJK = re.compile(r"[\u4e00-\u9fff·]")
+_DATE_ZH = re.compile(r"(\d{4})年?(\d{1,2})月?(\d{1,2})日?")
+_VALIDITY = re.compile(r"(\d{4})\D{0,2}(\d{2})\D{0,2}(\d{2})\D{0,3}?(?:(\d{4})\D{0,2}(\d{2})\D{0,2}(\d{2})|(长期|长|期))")
+
+FRONT_FIELDS = ("name", "sex", "ethnicity", "birth_date", "address", "id_number")
+BACK_FIELDS = ("issuing_authority", "valid_from", "valid_until")
+
+
+def _field(value: object, span: Span | None, page: int, confidence: float | None = None, source: str = "ocr") -> ExtractedField:
+    conf = span.confidence if confidence is None and span is not None else (confidence or 0.0)
+    bbox = [round(v, 1) for v in span.bbox] if span is not None and span.bbox else None
+    return ExtractedField(value=value, confidence=round(max(0.0, min(1.0, conf)), 4), page=page, bbox=bbox, source=source)  # type: ignore[arg-type]
+
+
+def _cjk_span(span: Span) -> Span:
+    return Span([c for c in span.chars if _CJK.match(c.ch)])
+
+
+def find_id_number(rows: list[Row]) -> tuple[str, Span, int] | None:
+    """The 18-character ID number: (value, span, row index). Prefers a valid check digit."""
+    best: tuple[int, str, Span, int] | None = None
+    for ri, row in enumerate(rows):
+        mapped = row.text.upper().translate(_ID_CONFUSABLE)
+        for m in _ID_RUN.finditer(mapped):
+            run = m.group()
+            for off in range(0, len(run) - 17):
+                cand = run[off : off + 18]
+                if "X" in cand[:17]:
+                    continue
+                rank = 2 if idnumber.is_valid_checksum(cand) else (1 if idnumber.birth_date(cand) else 0)
+                if best is None or rank > best[0]:
+                    s = m.start() + off
+                    best = (rank, cand, row.span(s, s + 18), ri)
+    if best is None:
+        return None
+    return best[1], best[2], best[3]
+
+
+def _label_row(rows: list[Row], label: str, before: int | None = None) -> tuple[int, int] | None:
+    for ri, row in enumerate(rows[:before]):
+        hit = find_label(row, label)
+        if hit:
+            return ri, hit[1]
+    return None
+
+
+def _iso(y: str, m: str, d: str) -> str | None:
+    try:
+        return dt.date(int(y), int(m), int(d)).isoformat()
+    except ValueError:
+        return None
+
+
+def parse_front(rows: list[Row], page: int = 1) -> dict[str, ExtractedField]:
+    fields: dict[str, ExtractedField] = {}
+    idn = find_id_number(rows)
+    id_row = idn[2] if idn else None
+    if idn:
+        fields["id_number"] = _field(idn[0], idn[1], page)
+
+    hit = _label_row(rows, "姓名", id_row)
+    if hit:
+        ri, end = hit
+        span = _cjk_span(rows[ri].after(end).span(0, len(rows[ri].chars) - end))
+        if span.chars:
+            fields["name"] = _field(span.text, span, page)
+
+    hit = _label_row(rows, "性别", id_row)
+    if hit:
+        ri, end = hit
+        row = rows[ri]
+        for i in range(end, min(end + 3, len(row.chars))):
+            if row.chars[i].ch in "男女":
+                fields["sex"] = _field(row.chars[i].ch, row.span(i, i + 1), page)
+                break
+        m = re.search(r"民?族|民", row.text[end:])
+        if m:
+            start = end + m.end()
+            fields.update(_ethnicity(row.span(start, len(row.chars)), page))
+
+    hit = _label_row(rows, "出生", id_row)
+    if hit:
+        ri, end = hit
+        row = rows[ri]
+        m = _DATE_ZH.search(row.text, end)
+        if m:
+            iso = _iso(*m.groups())
+            if iso:
+                fields["birth_date"] = _field(iso, row.span(m.start(), m.end()), page)
+
+    hit = _label_row(rows, "住址", id_row)
+    if hit:
+        ri, end = hit
+        first = rows[ri]
+        chars = list(first.chars[end:])
+        value_x0 = chars[0].bbox[0] if chars else first.chars[end - 1].bbox[2]
+        tol = 0.6 * (first.chars[0].bbox[3] - first.chars[0].bbox[1])
+        stop = id_row if id_row is not None else len(rows)
+        for row in rows[ri + 1 : stop]:
+            if find_label(row, "公民身份号码") or find_label(row, "身份号码"):
+                break
+            # Continuation rows start in the value column, not under the labels.
+            if row.chars[0].bbox[0] < value_x0 - tol:
+                break
+            chars.extend(row.chars)
+        span = Span([c for c in chars if c.ch.strip()])
+        if span.chars:
+            fields["address"] = _field(span.text, span, page)
+
+    # Sex and birth date are encoded in the ID number; use them only where the printed value
+    # was not read at all, and say so (source "derived").
+    if idn and "birth_date" not in fields and idnumber.birth_date(idn[0]):
+        fields["birth_date"] = _field(idnumber.birth_date(idn[0]).isoformat(), None, page, 0.5 * fields["id_number"].confidence, "derived")  # type: ignore[union-attr]
+    if idn and "sex" not in fields and idnumber.sex(idn[0]):
+        fields["sex"] = _field(idnumber.sex(idn[0]), None, page, 0.5 * fields["id_number"].confidence, "derived")
+    return fields
+
+
+def _ethnicity(span: Span, page: int) -> dict[str, ExtractedField]:
+    span = _cjk_span(span)
+    text = span.text.translate(TRADITIONAL_TO_SIMPLIFIED)
+    if not text:
+        return {}
+    if text in ETHNICITIES:
+        return {"ethnicity": _field(text, span, page)}
+    # A known value followed by noise, or one misread character: take the closest entry.
+    for n in range(min(len(text), 4), 0, -1):
+        if text[:n] in ETHNICITIES:
+            sub = Span(span.chars[:n])
+            return {"ethnicity": _field(text[:n], sub, page)}
+    close = difflib.get_close_matches(text, ETHNICITIES, n=1, cutoff=0.5)
+    if close:
+        return {"ethnicity": _field(close[0], span, page, span.confidence * 0.7)}
+    return {"ethnicity": _field(text, span, page, span.confidence * 0.5)}
+
+
+def parse_back(rows: list[Row], page: int = 1) -> dict[str, ExtractedField]:
+    fields: dict[str, ExtractedField] = {}
+    validity_row = None
+    hit = _label_row(rows, "有效期限")
+    if hit:
+        validity_row, end = hit
+        row = rows[validity_row]
+        m = _VALIDITY.search(row.text, end)
+        if m:
+            g = m.groups()
+            start_iso = _iso(g[0], g[1], g[2])
+            if start_iso:
+                fields["valid_from"] = _field(start_iso, row.span(m.start(1), m.end(3)), page)
+            if g[6]:
+                fields["valid_until"] = _field("long_term", row.span(m.start(7), m.end(7)), page)
+            else:
+                until = _iso(g[3], g[4], g[5])
+                if until:
+                    conf = None
+                    span = row.span(m.start(4), m.end(6))
+                    if start_iso and not _plausible_term(start_iso, until):
+                        conf = span.confidence * 0.6  # cards run 5, 10 or 20 years to the day
+                    fields["valid_until"] = _field(until, span, page, conf)
+
+    hit = _label_row(rows, "签发机关", validity_row)
+    if hit:
+        ri, end = hit
+        chars = list(rows[ri].chars[end:])
+        value_x0 = chars[0].bbox[0] if chars else rows[ri].chars[end - 1].bbox[2]
+        for row in rows[ri + 1 : validity_row]:
+            if row.chars[0].bbox[0] >= value_x0 - 10:
+                chars.extend(row.chars)
+        span = _cjk_span(Span(chars))
+        if span.chars:
+            fields["issuing_authority"] = _field(span.text, span, page)
+    return fields
+
+
+def _plausible_term(start: str, until: str) -> bool:
+    a, b = dt.date.fromisoformat(start), dt.date.fromisoformat(until)
+    return (b.month, b.day) == (a.month, a.day) and b.year - a.year in (5, 10, 20)

@@ -1,0 +1,90 @@
+"""Document-level checks (one document at a time; cross-document checks belong to the
+application assessment)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from loandocs.extractor import idnumber
+from loandocs.extractor.checks import QUALITY_EN, QUALITY_ZH, make_check
+from loandocs.extractor.options import PipelineOptions
+from loandocs.extractor.parsers.idcard import BACK_FIELDS, FRONT_FIELDS
+from loandocs.models import Check, DocumentResult
+
+REQUIRED: dict[str, tuple[str, ...]] = {"id_card_front": FRONT_FIELDS, "id_card_back": BACK_FIELDS}
+# Without these the document is of no use; their absence makes the image "unreadable".
+KEY_FIELDS: dict[str, tuple[str, ...]] = {
+    "id_card_front": ("name", "id_number"),
+    "id_card_back": ("valid_until",),
+}
+# Quality problems that make any reading unreliable even when some text came out.
+SEVERE = {"too_dark", "card_cut_off", "too_small"}
+
+
+def validate(doc: DocumentResult, options: PipelineOptions) -> list[Check]:
+    checks: list[Check] = []
+    if doc.doc_type == "unknown":
+        return [make_check("wrong_document_type", False)]
+    today = options.effective_application_date()
+    f = {k: v.value for k, v in doc.fields.items() if v.value not in (None, "")}
+
+    if doc.doc_type == "id_card_front":
+        checks.extend(_front_checks(f, doc, today, options))
+    elif doc.doc_type == "id_card_back":
+        until = f.get("valid_until")
+        if until and until != "long_term":
+            expired = dt.date.fromisoformat(until) < today
+            checks.append(make_check("document_expired", not expired, ["valid_until"], valid_until=until))
+
+    required = REQUIRED.get(doc.doc_type, ())
+    low = [k for k in required if k in doc.fields and doc.fields[k].source != "reviewer" and doc.fields[k].confidence < options.low_confidence_threshold]
+    checks.append(make_check("low_confidence", not low, low))
+
+    problems = sorted({p for q in doc.quality for p in q.problems})
+    missing = [k for k in KEY_FIELDS.get(doc.doc_type, ()) if k not in f]
+    reasons = [p for p in problems if p in SEVERE]
+    if missing:
+        reasons.append("fields_unreadable")
+    elif problems and [k for k in required if k not in f]:
+        # Blur or glare on their own are fine if everything was read; with fields missing
+        # they are the likely reason and the applicant should retake the photo.
+        reasons.extend(p for p in problems if p not in reasons)
+    checks.append(
+        make_check(
+            "image_unreadable",
+            not reasons,
+            missing,
+            reasons="、".join(QUALITY_ZH.get(r, r) for r in reasons),
+            reasons_en=", ".join(QUALITY_EN.get(r, r) for r in reasons),
+        )
+    )
+    return checks
+
+
+def _front_checks(f: dict, doc: DocumentResult, today: dt.date, options: PipelineOptions) -> list[Check]:
+    checks: list[Check] = []
+    number = f.get("id_number")
+    if not number:
+        return checks
+    checks.append(make_check("id_checksum_invalid", idnumber.is_valid_checksum(number), ["id_number"]))
+    encoded_birth = idnumber.birth_date(number)
+    bad: list[str] = []
+    if encoded_birth and "birth_date" in f and doc.fields["birth_date"].source != "derived" and f["birth_date"] != encoded_birth.isoformat():
+        bad.append("birth_date")
+    if "sex" in f and doc.fields["sex"].source != "derived" and idnumber.sex(number) and f["sex"] != idnumber.sex(number):
+        bad.append("sex")
+    checks.append(
+        make_check(
+            "id_fields_inconsistent",
+            not bad,
+            bad + (["id_number"] if bad else []),
+            what_zh="、".join({"birth_date": "出生日期", "sex": "性别"}[b] for b in bad),
+            what_en=" and ".join({"birth_date": "birth date", "sex": "sex"}[b] for b in bad),
+        )
+    )
+    born = encoded_birth or (dt.date.fromisoformat(f["birth_date"]) if "birth_date" in f else None)
+    if born:
+        age = idnumber.age_on(born, today)
+        ok = options.min_age <= age <= options.max_age
+        checks.append(make_check("age_out_of_range", ok, ["birth_date"], age=age, min_age=options.min_age, max_age=options.max_age))
+    return checks
