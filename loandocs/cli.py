@@ -101,7 +101,7 @@ def cmd_samples(args: argparse.Namespace) -> int:
     from loandocs.samplegen import generate_idcard_samples
 
     out = Path(args.out)
-    entries = generate_idcard_samples(out, seed=args.seed)
+    entries = generate_idcard_samples(out, seed=args.seed, clean=True)
     print(f"wrote {len(entries)} samples with ground truth to {out}")
     return 0
 

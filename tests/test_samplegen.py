@@ -88,7 +88,7 @@ def test_special_identities():
     assert not idnumber.is_valid_checksum(bad.id_number)
     assert idnumber.birth_date(bad.id_number) == bad.birth_date
     assert random_identity(rng, validity="expired").valid_until < REFERENCE_DATE
-    assert random_identity(rng, birth_years=(1955, 1970), validity="long_term").valid_until is None
+    assert random_identity(rng, birth_years=(1962, 1975), validity="long_term").valid_until is None
     young = random_identity(rng, birth_years=(2010, 2010))
     assert idnumber.age_on(young.birth_date, REFERENCE_DATE) < 18
 
@@ -125,6 +125,8 @@ def test_generates_files_and_ground_truth(small_set):
     assert set(specials) == {"expired", "long_term", "checksum_invalid", "underage"}
     assert specials["expired"]["variant"] == "combo"
     assert specials["long_term"]["documents"][1]["fields"]["valid_until"] == "long_term"
+    born = dt.date.fromisoformat(specials["long_term"]["documents"][0]["fields"]["birth_date"])
+    assert 46 <= idnumber.age_on(born, REFERENCE_DATE) <= 65  # no age_out_of_range besides
     assert specials["underage"]["documents"][0]["fields"]["birth_date"].startswith("2010-")
 
 
@@ -173,3 +175,34 @@ def test_checked_in_samples_are_consistent():
         check_entry(entry, CHECKED_IN)
     total = sum((CHECKED_IN / e["file"]).stat().st_size for e in entries)
     assert total < 8_000_000
+
+
+def test_text_does_not_overlap(monkeypatch):
+    """Every drawn text stays on the card, off the portrait, and clear of every other text."""
+    boxes, portraits = [], []
+    draw_text, portrait = idcard.draw_text, idcard._portrait
+
+    def record_text(draw, x, baseline, text, fnt, fill, tracking=0.0):
+        end = draw_text(draw, x, baseline, text, fnt, fill, tracking)
+        x0, y0, x1, y1 = draw.textbbox((x, baseline), text, font=fnt, anchor="ls")
+        boxes.append((x0, y0, max(x1, end), y1))
+        return end
+
+    monkeypatch.setattr(idcard, "draw_text", record_text)
+    monkeypatch.setattr(idcard, "_portrait", lambda img, box, rng: (portraits.append(box), portrait(img, box, rng)))
+
+    def overlap(a, b):
+        return a[0] + 1 < b[2] and b[0] + 1 < a[2] and a[1] + 1 < b[3] and b[1] + 1 < a[3]
+
+    for k in range(6):
+        rng = random.Random(k)
+        ident = random_identity(rng)
+        for render in (idcard.render_front, idcard.render_back):
+            boxes.clear()
+            portraits.clear()
+            card = render(ident, rng, np.random.default_rng(k), rng.randint(900, 1300))
+            w, h = card.size
+            for i, box in enumerate(boxes):
+                assert box[0] >= 0.03 * w and box[2] <= 0.97 * w and box[1] >= 0.03 * h and box[3] <= 0.97 * h
+                assert not any(overlap(box, p) for p in portraits)
+                assert not any(overlap(box, other) for other in boxes[i + 1:])

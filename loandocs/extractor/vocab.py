@@ -12,15 +12,13 @@ ETHNICITIES: tuple[str, ...] = (
 )
 
 # The recogniser (PP-OCRv6 reads traditional and simplified) sometimes returns the traditional
-# form of a character. Values from closed lists are mapped back to the simplified form.
-TRADITIONAL_TO_SIMPLIFIED = str.maketrans({
-    "漢": "汉", "維": "维", "爾": "尔", "壯": "壮", "鮮": "鲜", "僳": "僳", "鄉": "乡", "納": "纳",
-    "爾": "尔", "幹": "斡", "佬": "佬", "羅": "罗", "斯": "斯", "溫": "温", "錫": "锡", "塔": "塔",
-    "獨": "独", "倫": "伦", "門": "门", "巴": "巴", "珞": "珞", "諾": "诺", "東": "东", "傣": "傣",
-    "瑤": "瑶", "畬": "畲", "黎": "黎", "達": "达", "撒": "撒", "毛": "毛", "賀": "贺", "蒙": "蒙",
-    "張": "张", "陳": "陈", "劉": "刘", "楊": "杨", "趙": "赵", "黃": "黄", "吳": "吴", "鄭": "郑",
-    "孫": "孙", "馬": "马", "許": "许", "鄧": "邓", "馮": "冯", "韓": "韩", "蕭": "萧", "葉": "叶",
-    "區": "区", "縣": "县", "號": "号", "樓": "楼", "單": "单", "園": "园", "廣": "广", "東": "东",
-    "蘇": "苏", "龍": "龙", "華": "华", "國": "国", "長": "长", "機": "机", "關": "关", "發": "发",
-    "簽": "签", "與": "与", "鎮": "镇", "橋": "桥", "灣": "湾", "農": "农", "業": "业", "興": "兴",
-})
+# form of a character (漢, 號碼). Mainland documents print simplified forms, so every OCR'd
+# text is folded back. Only unambiguous one-to-one forms are listed.
+_T2S_PAIRS = (
+    "漢汉 維维 爾尔 壯壮 鮮鲜 鄉乡 納纳 羅罗 溫温 錫锡 獨独 倫伦 門门 諾诺 東东 瑤瑶 畬畲 達达 "
+    "張张 陳陈 劉刘 楊杨 趙赵 黃黄 吳吴 鄭郑 孫孙 馬马 許许 鄧邓 馮冯 韓韩 蕭萧 葉叶 "
+    "區区 縣县 號号 碼码 樓楼 單单 園园 廣广 蘇苏 龍龙 華华 國国 長长 機机 關关 發发 簽签 "
+    "鎮镇 橋桥 灣湾 農农 業业 興兴 證证 戶户 數数 壹壹 貳贰 萬万 億亿 圓圆 資资 薪薪 額额 "
+    "銀银 行行 帳账 賬账 額额 餘余 動动 轉转 帳账 職职 務务 聯联 話话 電电 貨货 幣币 間间"
+)
+TRADITIONAL_TO_SIMPLIFIED = str.maketrans({p[0]: p[1] for p in _T2S_PAIRS.split() if p[0] != p[1]})

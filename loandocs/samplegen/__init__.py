@@ -100,7 +100,9 @@ def _identity_for(seed: int, job: dict) -> Identity:
     if special == "expired":
         return _person(seed, job["person"], validity="expired")
     if special == "long_term":
-        return _person(seed, job["person"], birth_years=(1955, 1970), validity="long_term")
+        # 46+ at issue for 长期, but at most 65 on the reference date so that this sample
+        # raises no other check (age_out_of_range) besides showing a long-term card.
+        return _person(seed, job["person"], birth_years=(1962, 1975), validity="long_term")
     if special == "checksum_invalid":
         return _person(seed, job["person"], bad_checksum=True)
     if special == "underage":
