@@ -134,3 +134,39 @@ def _encrypted_pdf() -> bytes:
     from .test_loading import encrypted_pdf_bytes
 
     return encrypted_pdf_bytes()
+
+
+def _jpeg(img) -> bytes:
+    import cv2
+
+    return cv2.imencode(".jpg", img)[1].tobytes()
+
+
+def test_badly_blurred_photo_asks_for_a_retake_not_another_document(pipeline):
+    import cv2
+
+    img = cv2.imread(str(SAMPLES / "front_photo_003.jpg"))
+    docs = pipeline.extract(_jpeg(cv2.GaussianBlur(img, (0, 0), 6)), "blurred.jpg")
+    failed = {c.code: c for d in docs for c in d.checks if not c.ok}
+    assert "image_unreadable" in failed and "wrong_document_type" not in failed
+    assert "模糊" in failed["image_unreadable"].message_zh
+    assert "blurry" in docs[0].quality[0].problems
+
+
+def test_card_cut_off_at_the_frame_is_unreadable(pipeline):
+    import cv2
+
+    img = cv2.imread(str(SAMPLES / "front_photo_003.jpg"))
+    docs = pipeline.extract(_jpeg(img[: int(img.shape[0] * 0.62)]), "cut.jpg")
+    check = next(c for c in docs[0].checks if c.code == "image_unreadable")
+    assert not check.ok and "id_number" in check.fields
+    assert docs[0].quality[0].card_cut_off
+
+
+def test_mild_blur_alone_does_not_fail_a_card_that_was_read(pipeline):
+    import cv2
+
+    img = cv2.imread(str(SAMPLES / "front_scan_002.jpg"))
+    docs = pipeline.extract(_jpeg(cv2.GaussianBlur(img, (0, 0), 1.5)), "soft.jpg")
+    assert docs[0].doc_type == "id_card_front"
+    assert all(c.ok for c in docs[0].checks if c.code == "image_unreadable")

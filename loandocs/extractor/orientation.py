@@ -7,8 +7,13 @@ page lies on its side; printed labels in the wrong vertical order mean it is ups
 
 from __future__ import annotations
 
+import math
+
+import cv2
+import numpy as np
+
 from loandocs.extractor.layout import Row, group_rows
-from loandocs.extractor.ocr.base import OcrLine
+from loandocs.extractor.ocr.base import OcrLine, OcrWord
 
 # (label above, label below) as printed on the documents we know.
 ORDER_PAIRS: list[tuple[str, str]] = [
@@ -59,6 +64,48 @@ def rotate_lines_180(lines: list[OcrLine], shape: tuple[int, ...]) -> list[OcrLi
     return out
 
 
+def skew_angle(lines: list[OcrLine]) -> float:
+    """Median slope, in degrees, of the top edges of long text lines (clockwise positive)."""
+    angles = []
+    for ln in lines:
+        if not ln.quad or len(ln.text) < 4:
+            continue
+        (x0, y0), (x1, y1) = ln.quad[0], ln.quad[1]
+        if x1 - x0 > 2 * ln.height:
+            angles.append(math.degrees(math.atan2(y1 - y0, x1 - x0)))
+    if len(angles) < 3:
+        return 0.0
+    return float(np.median(angles))
+
+
+def deskew(image: np.ndarray, lines: list[OcrLine], angle: float) -> tuple[np.ndarray, list[OcrLine]]:
+    """Turn the page by ``-angle`` so text runs level, and move the read boxes with it: the
+    recogniser already read each tilted line from its own rectified crop, so no second OCR
+    pass is needed; only rows need level boxes to be grouped right."""
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    out = cv2.warpAffine(image, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    def move(quad, bbox):
+        pts = np.array(quad if quad else [(bbox[0], bbox[1]), (bbox[2], bbox[1]), (bbox[2], bbox[3]), (bbox[0], bbox[3])], float)
+        moved = pts @ m[:, :2].T + m[:, 2]
+        return [tuple(p) for p in moved], (float(moved[:, 0].min()), float(moved[:, 1].min()), float(moved[:, 0].max()), float(moved[:, 1].max()))
+
+    new_lines = []
+    for ln in lines:
+        quad, bbox = move(ln.quad, ln.bbox)
+        words = []
+        for wd in ln.words:
+            wq, wb = move(wd.quad, wd.bbox)
+            words.append(OcrWord(text=wd.text, score=wd.score, bbox=wb, quad=wq))
+        new_lines.append(OcrLine(text=ln.text, score=ln.score, bbox=bbox, words=words, source=ln.source, quad=quad))
+    return out, new_lines
+
+
 def _anchor_lines(lines: list[OcrLine], anchors: tuple[str, ...]) -> list[OcrLine]:
     return [ln for ln in lines if any(a in ln.text.replace(" ", "") for a in anchors)]
 
@@ -93,4 +140,4 @@ def split_front_back(lines: list[OcrLine]) -> tuple[list[OcrLine], list[OcrLine]
     return None
 
 
-__all__ = ["is_sideways", "is_upside_down", "rotate_lines_180", "split_front_back", "group_rows"]
+__all__ = ["deskew", "skew_angle", "is_sideways", "is_upside_down", "rotate_lines_180", "split_front_back", "group_rows"]

@@ -21,13 +21,14 @@ from loandocs.extractor.layout import Row, group_rows, page_text
 from loandocs.extractor.loading import LoadedFile, load_file
 from loandocs.extractor.ocr.base import OcrEngine, OcrLine, get_engine
 from loandocs.extractor.options import PipelineOptions
-from loandocs.extractor.orientation import is_upside_down, is_sideways, rotate_lines_180, split_front_back
+from loandocs.extractor.orientation import deskew, is_sideways, is_upside_down, rotate_lines_180, skew_angle, split_front_back
 from loandocs.extractor.parsers.idcard import parse_back, parse_front
 from loandocs.extractor.validation import validate
 from loandocs.models import DocumentResult, PageQuality
 
 # A whole image with a card's proportions is taken to be a scan cropped to the card.
 CARD_RATIO = (1.48, 1.72)
+MAX_SKEW_DEGREES = 1.0
 
 
 @dataclass
@@ -105,6 +106,12 @@ def ocr_stage(work: Work) -> None:
             part.image = preprocess.rotate(part.image, 90)
             part.quality.rotation = (part.quality.rotation + 90) % 360
             part.lines = engine.read(part.image)
+        angle = skew_angle(part.lines)
+        if abs(angle) > MAX_SKEW_DEGREES:
+            # A crooked scan or a card we could not outline: level the page so that rows
+            # group right (fields would otherwise merge across rows).
+            part.image, part.lines = deskew(part.image, part.lines, angle)
+            part.quality.width, part.quality.height = part.image.shape[1], part.image.shape[0]
         if is_upside_down(group_rows(part.lines)):
             # The angle classifier already read each line the right way up; what is left is
             # to put the boxes where they are on the upright page. Reading the turned image
@@ -144,6 +151,8 @@ def parse_stage(work: Work) -> None:
     for part in work.parts:
         parser = PARSERS.get(part.doc_type)
         fields = parser(part.rows, part.page) if parser else {}
+        if not part.quality.card_cut_off and _text_at_edge(part):
+            part.quality.card_cut_off = True
         part.quality.problems = preprocess.quality_problems(part.quality)
         part.result = DocumentResult(
             file=work.filename,
@@ -199,6 +208,16 @@ class Pipeline:
     def extract_path(self, path: str | Path) -> list[DocumentResult]:
         path = Path(path)
         return self.extract(path.read_bytes(), path.name)
+
+
+def _text_at_edge(part: Part) -> bool:
+    """Text running into the frame edge of an uncropped page: the document is cut off. A
+    rectified card is exempt (its edge is the card's own), as is text in a generous margin."""
+    if part.is_card and part.quality.card_detected:
+        return False
+    h, w = part.image.shape[:2]
+    mx, my = 0.004 * w, 0.004 * h
+    return any(ln.x0 <= mx or ln.y0 <= my or ln.x1 >= w - 1 - mx or ln.y1 >= h - 1 - my for ln in part.lines if len(ln.text) >= 2)
 
 
 def _ms(t0: float) -> float:

@@ -17,13 +17,26 @@ KEY_FIELDS: dict[str, tuple[str, ...]] = {
     "id_card_front": ("name", "id_number"),
     "id_card_back": ("valid_until",),
 }
-# Quality problems that make any reading unreliable even when some text came out.
-SEVERE = {"too_dark", "card_cut_off", "too_small"}
+# A card cut off at the frame is incomplete whatever was read from it (KYC needs the whole
+# card). Blur, glare, darkness and a small image only matter when they cost us fields.
+SEVERE = {"card_cut_off"}
 
 
 def validate(doc: DocumentResult, options: PipelineOptions) -> list[Check]:
     checks: list[Check] = []
     if doc.doc_type == "unknown":
+        problems = sorted({p for q in doc.quality for p in q.problems})
+        if problems:
+            # Nothing recognisable on a poor image: ask for a better picture, not for
+            # another document.
+            return [
+                make_check(
+                    "image_unreadable",
+                    False,
+                    reasons="、".join(QUALITY_ZH.get(r, r) for r in problems),
+                    reasons_en=", ".join(QUALITY_EN.get(r, r) for r in problems),
+                )
+            ]
         return [make_check("wrong_document_type", False)]
     today = options.effective_application_date()
     f = {k: v.value for k, v in doc.fields.items() if v.value not in (None, "")}
@@ -45,9 +58,9 @@ def validate(doc: DocumentResult, options: PipelineOptions) -> list[Check]:
     reasons = [p for p in problems if p in SEVERE]
     if missing:
         reasons.append("fields_unreadable")
-    elif problems and [k for k in required if k not in f]:
-        # Blur or glare on their own are fine if everything was read; with fields missing
-        # they are the likely reason and the applicant should retake the photo.
+    elif problems and ([k for k in required if k not in f] or low):
+        # Blur or glare on their own are fine if everything was read well; with fields
+        # missing or doubtful they are the likely reason and the applicant should retake it.
         reasons.extend(p for p in problems if p not in reasons)
     checks.append(
         make_check(

@@ -19,6 +19,7 @@ class OcrWord:
     text: str
     score: float
     bbox: tuple[float, float, float, float]  # x0, y0, x1, y1
+    quad: list[tuple[float, float]] | None = None  # the engine's corner points, if any
 
 
 @dataclass
@@ -28,6 +29,7 @@ class OcrLine:
     bbox: tuple[float, float, float, float]
     words: list[OcrWord] = field(default_factory=list)  # may be empty if the engine has none
     source: str = "ocr"  # "ocr" or "text_layer"
+    quad: list[tuple[float, float]] | None = None  # tl, tr, br, bl as the engine found them
 
     @property
     def x0(self) -> float:

@@ -90,7 +90,8 @@ class RapidOcrEngine:
                             text=str(item[0]),
                             score=float(item[1]),
                             bbox=(float(wpts[:, 0].min()), float(wpts[:, 1].min()), float(wpts[:, 0].max()), float(wpts[:, 1].max())),
+                            quad=[(float(x), float(y)) for x, y in wpts[:4]],
                         )
                     )
-            lines.append(OcrLine(text=str(text), score=float(score), bbox=bbox, words=words))
+            lines.append(OcrLine(text=str(text), score=float(score), bbox=bbox, words=words, quad=[(float(x), float(y)) for x, y in pts[:4]]))
         return lines
