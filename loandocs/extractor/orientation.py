@@ -59,8 +59,10 @@ def rotate_lines_180(lines: list[OcrLine], shape: tuple[int, ...]) -> list[OcrLi
 
     out = []
     for ln in lines:
-        words = [type(wd)(text=wd.text, score=wd.score, bbox=flip(wd.bbox)) for wd in ln.words]
-        out.append(OcrLine(text=ln.text, score=ln.score, bbox=flip(ln.bbox), words=words, source=ln.source))
+        # Character boxes of a line the angle classifier turned are not reliable in page
+        # coordinates (they come out mirrored), so they are dropped: the line box is split
+        # evenly instead.
+        out.append(OcrLine(text=ln.text, score=ln.score, bbox=flip(ln.bbox), source=ln.source))
     return out
 
 

@@ -115,12 +115,14 @@ def ocr_stage(work: Work) -> None:
         if is_upside_down(group_rows(part.lines)):
             # The angle classifier already read each line the right way up; what is left is
             # to put the boxes where they are on the upright page. Reading the turned image
-            # again is more accurate for one-character values (性别, 民族), so do that.
+            # again costs a second pass and can help one-character values (性别, 民族).
+            shape = part.image.shape
             part.image = preprocess.rotate(part.image, 180)
             part.quality.rotation = (part.quality.rotation + 180) % 360
-            part.lines = engine.read(part.image)
-            if is_upside_down(group_rows(part.lines)):  # pragma: no cover - defensive
-                part.lines = rotate_lines_180(part.lines, part.image.shape)
+            if work.options.reread_upside_down:
+                part.lines = engine.read(part.image)
+            else:
+                part.lines = rotate_lines_180(part.lines, shape)
 
 
 @_stage("layout")
