@@ -87,6 +87,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print("by variant:")
     for k, v in data["by_variant"].items():
         print(f"  {k:<12} {v['accuracy']:.2%}  ({v['right']}/{v['total']})")
+    for k, v in data.get("transaction_rows", {}).items():
+        print(f"  transaction rows [{k}]: {v['accuracy']:.2%} ({v['right']}/{v['total']})")
+    if data.get("edited_rows_flagged", {}).get("total"):
+        e = data["edited_rows_flagged"]
+        print(f"  edited statements flagged at the right row: {e['right']}/{e['total']}")
     print("by field:")
     for k, v in data["by_field"].items():
         print(f"  {k:<34} {v['accuracy']:.2%}  ({v['right']}/{v['total']})")

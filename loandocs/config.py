@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     low_confidence_threshold: float = 0.80
     min_age: int = 18
     max_age: int = 65
+    certificate_max_age_days: int = 90
+    statement_min_days: int = 175
+    statement_max_age_days: int = 30
 
     def database_url_or_default(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'loandocs.db').resolve()}"
@@ -51,6 +54,9 @@ class Settings(BaseSettings):
             low_confidence_threshold=self.low_confidence_threshold,
             min_age=self.min_age,
             max_age=self.max_age,
+            certificate_max_age_days=self.certificate_max_age_days,
+            statement_min_days=self.statement_min_days,
+            statement_max_age_days=self.statement_max_age_days,
         )
 
 

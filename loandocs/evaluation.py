@@ -36,6 +36,8 @@ class EvalReport:
     by_variant: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     by_field: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     doc_types: Tally = field(default_factory=Tally)
+    tx_rows: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))  # by variant
+    edited_found: Tally = field(default_factory=Tally)
     errors: list[dict] = field(default_factory=list)  # every mismatch, for reading
     files: int = 0
 
@@ -50,6 +52,8 @@ class EvalReport:
             "by_variant": t(self.by_variant),
             "by_field": t(self.by_field),
             "doc_type_accuracy": round(self.doc_types.accuracy, 4),
+            "transaction_rows": t(self.tx_rows),
+            "edited_rows_flagged": {"right": self.edited_found.right, "total": self.edited_found.total},
             "mismatches": self.errors,
         }
 
@@ -70,6 +74,8 @@ def compare(truth: dict, docs: list[DocumentResult], report: EvalReport) -> None
         report.doc_types.add(match is not None)
         if match is not None:
             remaining.remove(match)
+        if "transactions" in expected:
+            _compare_transactions(truth, expected, match, report)
         for name, want in expected.get("fields", {}).items():
             got = match.fields[name].value if match is not None and name in match.fields else None
             ok = normalise(got) == normalise(want)
@@ -79,6 +85,38 @@ def compare(truth: dict, docs: list[DocumentResult], report: EvalReport) -> None
                 report.errors.append({"file": truth["file"], "field": f"{expected['doc_type']}.{name}", "expected": want, "got": got})
 
 
+def _tx_key(t: dict) -> tuple:
+    return (t.get("date"), normalise(t.get("amount")), normalise(t.get("balance")))
+
+
+def _compare_transactions(truth: dict, expected: dict, match: DocumentResult | None, report: EvalReport) -> None:
+    """A row is right when its date, amount and balance are all exact; rows are matched as a
+    multiset so one missed row does not shift every row after it."""
+    variant = truth.get("variant", "default")
+    got = [_tx_key(t.model_dump()) for t in (match.transactions or [])] if match is not None else []
+    pool: dict[tuple, int] = defaultdict(int)
+    for k in got:
+        pool[k] += 1
+    for i, t in enumerate(expected["transactions"]):
+        k = _tx_key(t)
+        ok = pool[k] > 0
+        if ok:
+            pool[k] -= 1
+        report.tx_rows[variant].add(ok)
+        if not ok and len(report.errors) < 500:
+            report.errors.append({"file": truth["file"], "field": f"transactions[{i}]", "expected": list(k), "got": None})
+    extra = sum(v for v in pool.values() if v > 0)
+    for _ in range(extra):
+        report.tx_rows[variant].add(False)  # rows we invented count against us too
+    if expected.get("edited_row") is not None:
+        flagged = set()
+        if match is not None:
+            for c in match.checks:
+                if c.code == "balance_inconsistent" and not c.ok:
+                    flagged = {f for f in c.fields if f.startswith("transactions[")}
+        report.edited_found.add(f"transactions[{expected['edited_row']}]" in flagged)
+
+
 def evaluate(directory: str | Path, pipeline: Pipeline | None = None, progress=None) -> EvalReport:
     directory = Path(directory)
     pipeline = pipeline or Pipeline()
@@ -86,6 +124,8 @@ def evaluate(directory: str | Path, pipeline: Pipeline | None = None, progress=N
     truths = sorted(p for p in directory.glob("*.json") if p.name != "manifest.json")
     for i, gt_path in enumerate(truths):
         truth = json.loads(gt_path.read_text(encoding="utf-8"))
+        if "file" not in truth:
+            continue
         image = directory / truth["file"]
         if not image.is_file():
             continue

@@ -2,7 +2,7 @@
 
 from loandocs.extractor.ocr.base import OcrEngine, OcrLine, OcrWord, get_engine
 from loandocs.extractor.options import Limits, OcrOptions, PipelineOptions
-from loandocs.extractor.pipeline import DEFAULT_STAGES, Pipeline, Stage, Work
+from loandocs.extractor.pipeline import Pipeline, Stage, Work
 
 __all__ = [
     "DEFAULT_STAGES",
@@ -17,3 +17,13 @@ __all__ = [
     "Work",
     "get_engine",
 ]
+
+
+def __getattr__(name: str):
+    # The stages import every parser; load them on first use so that light imports
+    # (``loandocs.extractor.idnumber`` from the sample generator) stay light.
+    if name == "DEFAULT_STAGES":
+        from loandocs.extractor.stages import DEFAULT_STAGES
+
+        return DEFAULT_STAGES
+    raise AttributeError(name)

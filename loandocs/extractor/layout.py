@@ -155,3 +155,25 @@ def search(row: Row, pattern: re.Pattern[str], start: int = 0) -> tuple[re.Match
 
 def page_text(rows: list[Row]) -> str:
     return "\n".join(r.text for r in rows)
+
+
+class Flat:
+    """All rows as one string (rows joined by newlines) that remembers each character's box,
+    so that a regular expression over free text (a certificate's sentences) maps back to a
+    box and a confidence."""
+
+    def __init__(self, rows: list[Row], separate_rows: bool = True):
+        # ``separate_rows=False`` lets a sentence that wraps onto the next row read on
+        # (自\n2020年1月起); labels want the separators so a value stops at its row's end.
+        self.chars: list[Char | None] = []
+        for row in rows:
+            self.chars.extend(row.chars)
+            if separate_rows:
+                self.chars.append(None)
+        self.text = "".join(c.ch if c is not None else "\n" for c in self.chars)
+
+    def span(self, start: int, end: int) -> Span:
+        return Span([c for c in self.chars[start:end] if c is not None])
+
+    def group(self, m: re.Match[str], g: int | str = 1) -> Span:
+        return self.span(m.start(g), m.end(g))

@@ -48,7 +48,7 @@ _BMP_DIB_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
 @dataclass
 class LoadedPage:
     number: int  # 1-based page number in the file
-    image: np.ndarray  # BGR uint8, EXIF orientation applied (images); rendered page (PDF)
+    image: np.ndarray | None  # BGR uint8, EXIF orientation applied; None for a PDF page not rendered yet
     dpi: float | None = None  # effective render dpi for PDF pages, None for images
 
 
@@ -85,8 +85,13 @@ def sniff_type(data: bytes) -> FileKind:
     )
 
 
-def load_file(data: bytes, limits: Limits, *, pdf_dpi: int = 200) -> LoadedFile:
-    """Check ``data`` against ``limits`` and decode it into BGR pages."""
+def load_file(data: bytes, limits: Limits, *, pdf_dpi: int = 200, render_pdf: bool | set[int] = True) -> LoadedFile:
+    """Check ``data`` against ``limits`` and decode it into BGR pages.
+
+    ``render_pdf``: True renders every PDF page, False none (the pages come back with
+    ``image=None`` after every limit was checked), a set renders those 1-based pages only.
+    A page whose text layer is read needs no rendering; ``render_pdf_pages`` renders the rest
+    later."""
     if pdf_dpi <= 0:  # a caller bug, not a bad upload
         raise ValueError("pdf_dpi must be positive")
     if not data:
@@ -101,7 +106,7 @@ def load_file(data: bytes, limits: Limits, *, pdf_dpi: int = 200) -> LoadedFile:
         _register_heif()
     try:
         if kind == "pdf":
-            pages = _load_pdf(data, limits, pdf_dpi)
+            pages = _load_pdf(data, limits, pdf_dpi, render_pdf)
         else:
             pages = _load_image(data, kind, limits)
     except InputError:
@@ -230,7 +235,19 @@ def _deep_to_gray(im: Image.Image) -> np.ndarray:
 # ------------------------------------------------------------------------------------ PDF
 
 
-def _load_pdf(data: bytes, limits: Limits, dpi: int) -> list[LoadedPage]:
+def render_pdf_pages(data: bytes, limits: Limits, numbers: set[int], *, dpi: int = 200) -> dict[int, LoadedPage]:
+    """Render the given 1-based pages of a PDF that ``load_file`` already accepted."""
+    try:
+        pages = _load_pdf(data, limits, dpi, set(numbers))
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError("The PDF file is damaged or cannot be rendered", code="corrupt_file",
+                         reason=f"{type(exc).__name__}: {exc}"[:300]) from exc
+    return {p.number: p for p in pages if p.image is not None}
+
+
+def _load_pdf(data: bytes, limits: Limits, dpi: int, which: bool | set[int] = True) -> list[LoadedPage]:
     with PDFIUM_LOCK:
         # Raw load instead of PdfDocument(bytes): pypdfium2 raises on a 0-page document with
         # no way to tell it from a load failure, and leaks the handle in that case.
@@ -245,12 +262,12 @@ def _load_pdf(data: bytes, limits: Limits, dpi: int) -> list[LoadedPage]:
             raise InputError("The PDF file is damaged and cannot be opened", code="corrupt_file")
         doc = pdfium.PdfDocument(raw)
         try:
-            return _render_pdf(doc, limits, dpi)
+            return _render_pdf(doc, limits, dpi, which)
         finally:
             doc.close()
 
 
-def _render_pdf(doc: pdfium.PdfDocument, limits: Limits, dpi: int) -> list[LoadedPage]:
+def _render_pdf(doc: pdfium.PdfDocument, limits: Limits, dpi: int, which: bool | set[int] = True) -> list[LoadedPage]:
     n = len(doc)
     if n <= 0:
         raise InputError("The PDF has no pages", code="no_pages")
@@ -274,6 +291,9 @@ def _render_pdf(doc: pdfium.PdfDocument, limits: Limits, dpi: int) -> list[Loade
     pages = []
     for i, (w, h) in enumerate(sizes):
         scale = _fit_scale(w, h, dpi / 72.0, limits.max_pixels)
+        if which is False or (isinstance(which, set) and i + 1 not in which):
+            pages.append(LoadedPage(number=i + 1, image=None, dpi=scale * 72.0))
+            continue
         page = doc.get_page(i)
         try:
             bitmap = page.render(scale=scale)  # BGR, white background
@@ -308,4 +328,4 @@ def _fit_scale(w: float, h: float, scale: float, max_pixels: int) -> float:
     return scale
 
 
-__all__ = ["FileKind", "LoadedFile", "LoadedPage", "PDFIUM_LOCK", "load_file", "sniff_type"]
+__all__ = ["FileKind", "LoadedFile", "LoadedPage", "PDFIUM_LOCK", "load_file", "render_pdf_pages", "sniff_type"]

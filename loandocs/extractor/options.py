@@ -30,6 +30,9 @@ class PipelineOptions(BaseModel):
     low_confidence_threshold: float = 0.80
     min_age: int = 18
     max_age: int = 65
+    certificate_max_age_days: int = 90
+    statement_min_days: int = 175
+    statement_max_age_days: int = 30
     pdf_render_dpi: int = 200
     reread_upside_down: bool = False  # a second OCR pass on upside-down pages; same accuracy on our sets (RESULTS.md)
 

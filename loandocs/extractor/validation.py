@@ -8,14 +8,22 @@ import datetime as dt
 from loandocs.extractor import idnumber
 from loandocs.extractor.checks import QUALITY_EN, QUALITY_ZH, make_check
 from loandocs.extractor.options import PipelineOptions
+from loandocs.extractor.parsers import income, statement
 from loandocs.extractor.parsers.idcard import BACK_FIELDS, FRONT_FIELDS
 from loandocs.models import Check, DocumentResult
 
-REQUIRED: dict[str, tuple[str, ...]] = {"id_card_front": FRONT_FIELDS, "id_card_back": BACK_FIELDS}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "id_card_front": FRONT_FIELDS,
+    "id_card_back": BACK_FIELDS,
+    "income_certificate": tuple(f for f in income.FIELDS if f != "has_seal"),
+    "bank_statement": statement.FIELDS,
+}
 # Without these the document is of no use; their absence makes the image "unreadable".
 KEY_FIELDS: dict[str, tuple[str, ...]] = {
     "id_card_front": ("name", "id_number"),
     "id_card_back": ("valid_until",),
+    "income_certificate": ("employee_name", "monthly_income"),
+    "bank_statement": ("account_number",),
 }
 # A card cut off at the frame is incomplete whatever was read from it (KYC needs the whole
 # card). Blur, glare, darkness and a small image only matter when they cost us fields.
@@ -49,12 +57,19 @@ def validate(doc: DocumentResult, options: PipelineOptions) -> list[Check]:
             expired = dt.date.fromisoformat(until) < today
             checks.append(make_check("document_expired", not expired, ["valid_until"], valid_until=until))
 
+    elif doc.doc_type == "income_certificate":
+        checks.extend(_certificate_checks(f, doc, today, options))
+    elif doc.doc_type == "bank_statement":
+        checks.extend(_statement_checks(f, doc, today, options))
+
     required = REQUIRED.get(doc.doc_type, ())
     low = [k for k in required if k in doc.fields and doc.fields[k].source != "reviewer" and doc.fields[k].confidence < options.low_confidence_threshold]
     checks.append(make_check("low_confidence", not low, low))
 
     problems = sorted({p for q in doc.quality for p in q.problems})
     missing = [k for k in KEY_FIELDS.get(doc.doc_type, ()) if k not in f]
+    if doc.doc_type == "bank_statement" and not doc.transactions:
+        missing.append("transactions")
     reasons = [p for p in problems if p in SEVERE]
     if missing:
         reasons.append("fields_unreadable")
@@ -100,4 +115,38 @@ def _front_checks(f: dict, doc: DocumentResult, today: dt.date, options: Pipelin
         age = idnumber.age_on(born, today)
         ok = options.min_age <= age <= options.max_age
         checks.append(make_check("age_out_of_range", ok, ["birth_date"], age=age, min_age=options.min_age, max_age=options.max_age))
+    return checks
+
+
+def _certificate_checks(f: dict, doc: DocumentResult, today: dt.date, options: PipelineOptions) -> list[Check]:
+    checks = []
+    if "has_seal" in doc.fields:
+        checks.append(make_check("seal_missing", bool(f.get("has_seal")), ["has_seal"]))
+    issued = f.get("issue_date")
+    if issued:
+        age = (today - dt.date.fromisoformat(issued)).days
+        checks.append(make_check("certificate_stale", age <= options.certificate_max_age_days, ["issue_date"], issue_date=issued, days=options.certificate_max_age_days))
+    return checks
+
+
+def _statement_checks(f: dict, doc: DocumentResult, today: dt.date, options: PipelineOptions) -> list[Check]:
+    checks = []
+    txs = doc.transactions or []
+    opening = f.get("opening_balance")
+    breaks = statement.balance_breaks(opening, txs)
+    where = [f"第{i + 1}行 {txs[i].date} {txs[i].amount:+.2f}" for i in breaks]
+    fields = [f"transactions[{i}]" for i in breaks]
+    totals = [f.get(k) for k in ("opening_balance", "total_credits", "total_debits", "closing_balance")]
+    if all(v is not None for v in totals):
+        o, c, d, close = totals
+        if abs(round(o + c - d, 2) - close) > 0.005:
+            where.append(f"期初{o:.2f}+收入{c:.2f}-支出{d:.2f}≠期末{close:.2f}")
+            fields.extend(["opening_balance", "total_credits", "total_debits", "closing_balance"])
+    checks.append(make_check("balance_inconsistent", not where, fields, where="; ".join(where)))
+    start, end = f.get("period_start"), f.get("period_end")
+    if start and end:
+        days = (dt.date.fromisoformat(end) - dt.date.fromisoformat(start)).days + 1
+        checks.append(make_check("statement_period_short", days >= options.statement_min_days, ["period_start", "period_end"], days=days))
+        stale = (today - dt.date.fromisoformat(end)).days > options.statement_max_age_days
+        checks.append(make_check("statement_stale", not stale, ["period_end"], period_end=end))
     return checks
