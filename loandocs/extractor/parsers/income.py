@@ -24,6 +24,8 @@ _AMOUNT = r"(?:人民币|RMB|¥|￥)?\s*(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:
 # (大写)捌仟叁佰元整(¥8,300.00).
 _GAP = r"[^\d\n]{0,30}?"
 _MONTHLY = re.compile(r"(?:月均收入|月平均收入|月收入|月工资|月均工资|月薪|每月收入|每月工资|月度收入|月应发工资|月税前收入)" + _GAP + _AMOUNT)
+# A certificate that lists salary parts (基本工资, 津贴...) ends with the total: prefer it.
+_MONTHLY_TOTAL = re.compile(r"月(?:均)?(?:收入|工资|薪酬)(?:合计|总计|共计|总额)" + _GAP + _AMOUNT)
 _ANNUAL = re.compile(r"(?:全年|年度|年)(?:总|税前|平均|均)?(?:收入|薪酬|薪资|薪|工资)" + _GAP + _AMOUNT)
 # Words that start the next label on the same row ("姓名张三性别男"): a value stops there.
 _STOP = r"(?=性别|身份|证件|工作|单位|职务|职位|岗位|入职|部门|电话|联系|账号|卡号|帐号|币种|户名|日期|[^\u4e00-\u9fff·]|$)"
@@ -42,7 +44,7 @@ _POSITION_LABEL = re.compile(r"(?:担任职务|职务|职位|岗位)[:]?([\u4e00
 _POSITION_SENTENCE = re.compile(r"(?:现任|担任|任)([\u4e00-\u9fffA-Za-z]{2,15}?)(?:职务|一职|岗位|职位|。|,|;)")
 _START_LABEL = re.compile(r"(?:入职时间|入职日期|参加工作时间|入职年月|入司时间|工作时间)[:]?(\d{4})\s*[年./-]\s*(\d{1,2})")
 _START_SENTENCE = re.compile(r"(?:自|于|从)(\d{4})年(\d{1,2})月(?:\d{1,2}日)?(?:起|入职|进入|加入|开始|至今)")
-_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日|(\d{4})-(\d{1,2})-(\d{1,2})|([〇零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日")
+_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日|(\d{4})-(\d{1,2})-(\d{1,2})|([〇零一二三四五六七八九]{2,4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日")
 _CN_DIGIT = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0}
 
 
@@ -55,12 +57,25 @@ def _cn_number(text: str) -> int:
 _PHONE = re.compile(r"(?:联系电话|电话|联系方式|Tel|TEL)[:]?\s*(1[3-9]\d{9}|(?:0\d{2,3}-?)?\d{7,8})")
 
 
+def _complete_year(partial: str) -> int:
+    digits = "".join(str(_CN_DIGIT[c]) for c in partial)
+    this_year = dt.date.today().year
+    for year in range(this_year, 1999, -1):
+        it = iter(str(year))
+        if all(ch in it for ch in digits):  # the digits read, in order, within the year
+            return year
+    raise ValueError("no year fits")
+
+
 def _amount_near(flat: Flat, m: re.Match[str], page: int) -> ExtractedField:
     """The amount matched in group 1, cross-checked against a capital-numeral amount (大写)
     written before the digits (in the gap after the label) or within 40 characters after."""
     span = flat.group(m, 1)
     digits = parse_amount(m.group(1))
-    upper_m = UPPER_RUN.search(flat.text, m.start(), m.start(1)) or UPPER_RUN.search(flat.text[m.end() : m.end() + 40])
+    # After the digits, look only up to the next figure or label, so the 大写 of the annual
+    # income that follows is not taken for the monthly one.
+    tail = re.split(r"\d|年|月", flat.text[m.end() : m.end() + 40], maxsplit=1)[0]
+    upper_m = UPPER_RUN.search(flat.text, m.start(), m.start(1)) or UPPER_RUN.search(tail)
     upper = parse_upper_amount(upper_m.group()) if upper_m else None
     conf = span.confidence
     if digits is not None and upper is not None:
@@ -111,7 +126,7 @@ def parse_income_certificate(rows: list[Row], page: int = 1) -> dict[str, Extrac
         if 1 <= month <= 12:
             fields["employment_start"] = field_from(f"{int(m.group(1)):04d}-{month:02d}", f.span(m.start(1), m.end(2)), page)
 
-    m = _MONTHLY.search(flow.text)
+    m = _MONTHLY_TOTAL.search(flow.text) or _MONTHLY.search(flow.text)
     if m:
         fields["monthly_income"] = _amount_near(flow, m, page)
     m = _ANNUAL.search(flow.text)
@@ -121,12 +136,18 @@ def parse_income_certificate(rows: list[Row], page: int = 1) -> dict[str, Extrac
     dates = [d for d in _DATE.finditer(flow.text)]
     if dates:
         d = dates[-1]  # the certificate is dated at the bottom, after any date in the body
+        conf = None
         try:
             if d.group(7):
                 y, mo, day = _cn_number(d.group(7)), _cn_number(d.group(8)), _cn_number(d.group(9))
+                if len(d.group(7)) < 4:
+                    # A seal often covers a character of the year (二〇六年): take the most
+                    # recent 20xx year the characters read fit into, and leave it to a
+                    # reviewer (low confidence).
+                    y, conf = _complete_year(d.group(7)), 0.6
             else:
                 y, mo, day = (int(x) for x in ((d.group(1), d.group(2), d.group(3)) if d.group(1) else (d.group(4), d.group(5), d.group(6))))
-            fields["issue_date"] = field_from(dt.date(y, mo, day).isoformat(), flow.span(d.start(), d.end()), page)
+            fields["issue_date"] = field_from(dt.date(y, mo, day).isoformat(), flow.span(d.start(), d.end()), page, conf)
         except (ValueError, KeyError):
             pass
 
