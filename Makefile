@@ -23,13 +23,15 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 samples: $(STAMP)
-	$(BIN)/loandocs samples --out samples/idcards
+	$(BIN)/loandocs samples --out samples
 
 eval: $(STAMP)
 	$(BIN)/loandocs eval samples/idcards
+	$(BIN)/loandocs eval samples/financial
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_idcard.py
+	$(BIN)/python benchmarks/bench_statement.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

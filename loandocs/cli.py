@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from loandocs import check_cmd
 from loandocs.errors import LoanDocsError
 
 EXIT_USAGE = 2
@@ -104,10 +105,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_samples(args: argparse.Namespace) -> int:
     from loandocs.samplegen import generate_idcard_samples
+    from loandocs.samplegen.financial_set import generate_financial_samples
 
     out = Path(args.out)
-    entries = generate_idcard_samples(out, seed=args.seed, clean=True)
-    print(f"wrote {len(entries)} samples with ground truth to {out}")
+    ids = generate_idcard_samples(out / "idcards", seed=args.seed, clean=True)
+    print(f"wrote {len(ids)} ID card samples with ground truth to {out / 'idcards'}")
+    # The mixed PDF embeds an ID page from the set just written.
+    fin = generate_financial_samples(out / "financial", seed=args.seed, clean=True, idcard_dir=out / "idcards")
+    print(f"wrote {len(fin)} income certificate and statement samples to {out / 'financial'}")
     return 0
 
 
@@ -142,8 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("samples", help="generate the synthetic sample set with ground truth")
-    p.add_argument("--out", default="samples/idcards")
+    p = sub.add_parser("samples", help="generate the synthetic sample sets with ground truth")
+    p.add_argument("--out", default="samples", help="writes OUT/idcards and OUT/financial")
     p.add_argument("--seed", type=int, default=20261129)
     p.set_defaults(func=cmd_samples)
 
@@ -153,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", default="samples/idcards")
     p.add_argument("--limit", type=int, default=4)
     p.set_defaults(func=cmd_serve)
+    check_cmd.add_parser(sub)
     return parser
 
 

@@ -13,10 +13,10 @@ from loandocs.extractor.layout import group_rows, page_text
 from loandocs.extractor.loading import load_file, render_pdf_pages
 from loandocs.extractor.orientation import deskew, is_sideways, is_upside_down, rotate_lines_180, skew_angle, split_front_back
 from loandocs.extractor.parsers.idcard import parse_back, parse_front
-from loandocs.extractor.parsers.income import parse_income_certificate, seal_field
+from loandocs.extractor.parsers.income import compare_seal_text, distrust_under_seal, parse_income_certificate, seal_field
 from loandocs.extractor.parsers.statement import parse_statement
 from loandocs.extractor.pipeline import Part, Stage, Work, stage
-from loandocs.extractor.seal import find_seal
+from loandocs.extractor.seal import find_seal, unroll_ring
 from loandocs.extractor.textlayer import read_text_layer
 from loandocs.extractor.validation import validate
 from loandocs.models import DocumentResult, PageQuality
@@ -191,13 +191,19 @@ def parse_stage(work: Work) -> None:
             result.fields = parse_back(first.rows, first.page)
         elif first.doc_type == "income_certificate":
             result.fields = parse_income_certificate(first.rows, first.page)
-            result.fields["has_seal"] = seal_field(find_seal(_page_image(work, first)), first.page)
+            image = _page_image(work, first)
+            seal = find_seal(image)
+            result.fields["has_seal"] = seal_field(seal, first.page)
+            if seal is not None:
+                compare_seal_text(result.fields, work.ocr().read(unroll_ring(image, seal)), first.page)
+                if not first.text_layer:
+                    distrust_under_seal(result.fields, seal.bbox)
         elif first.doc_type == "bank_statement":
             fields, txs, _ = parse_statement([(p.page, p.rows, p.lines) for p in parts], source)
             result.fields, result.transactions = fields, txs
         if source == "text_layer":
-            for f in result.fields.values():
-                if f.source == "ocr":
+            for name, f in result.fields.items():
+                if f.source == "ocr" and name not in ("has_seal", "seal_text"):  # those come from pixels
                     f.source = "text_layer"
         work.results.append(result)
 

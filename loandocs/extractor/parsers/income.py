@@ -9,6 +9,7 @@ digits: agreement raises confidence, disagreement lowers it.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 
 from loandocs.extractor.amounts import UPPER_RUN, parse_amount, parse_upper_amount, to_float
@@ -40,8 +41,8 @@ _SEAL_NOTE = r"(?:\((?:盖章|公章|签章)\))?"
 _EMPLOYER_LABEL = re.compile(r"(?:工作单位|单位名称|公司名称|用人单位|任职单位|证明单位|出具单位)" + _SEAL_NOTE + r"[:]?(" + _COMPANY + ")")
 _EMPLOYER_ROW = re.compile(r"(?:单位|公司)?(?:盖章|公章)?[:]?(" + _COMPANY + ")" + _SEAL_NOTE)
 _EMPLOYER_SENTENCE = re.compile(r"(?:系|为|在)(" + _COMPANY_LAZY + ")(?:的)?(?:员工|职工|正式员工|工作|任职)")
-_POSITION_LABEL = re.compile(r"(?:担任职务|职务|职位|岗位)[:]?([\u4e00-\u9fffA-Za-z]{2,12}?)(?=入职|工作|月|年|部门|电话|联系|\n|,|。|$)")
-_POSITION_SENTENCE = re.compile(r"(?:现任|担任|任)([\u4e00-\u9fffA-Za-z]{2,15}?)(?:职务|一职|岗位|职位|。|,|;)")
+_POSITION_LABEL = re.compile(r"(?:担任职务|职务|职位|岗位)(?:为|是)?[:]?([\u4e00-\u9fffA-Za-z]{2,12}?)(?=入职|工作|月|年|部门|电话|联系|\n|,|。|$)")
+_POSITION_SENTENCE = re.compile(r"(?:现任|担任|(?<![责主信])任)([\u4e00-\u9fffA-Za-z]{2,15}?)(?:职务|一职|岗位|职位|。|,|;)")
 _START_LABEL = re.compile(r"(?:入职时间|入职日期|参加工作时间|入职年月|入司时间|工作时间)[:]?(\d{4})\s*[年./-]\s*(\d{1,2})")
 _START_SENTENCE = re.compile(r"(?:自|于|从)(\d{4})年(\d{1,2})月(?:\d{1,2}日)?(?:起|入职|进入|加入|开始|至今)")
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日|(\d{4})-(\d{1,2})-(\d{1,2})|([〇零一二三四五六七八九]{2,4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日")
@@ -157,21 +158,42 @@ def parse_income_certificate(rows: list[Row], page: int = 1) -> dict[str, Extrac
     return fields
 
 
+_STRONG_SUFFIX = re.compile(r"股份有限公司|有限责任公司|有限公司")
+
+
+def _trim(name: str) -> str:
+    """Cut what follows the company suffix: seal characters OCR'd into the same row
+    (天津睿思新能源集团有限公司特思新能源集团)."""
+    m = _STRONG_SUFFIX.search(name)
+    if not m or re.search(r"(?:分公司|分行|支行|分部|分厂)$", name):  # a branch keeps its name
+        return name
+    return name[: m.end()]
+
+
 def _employer(flat: Flat, flow: Flat, rows: list[Row], page: int) -> ExtractedField | None:
+    """The employer named by a label, in the body, or on the signature line. A certificate
+    names its employer more than once, while OCR noise (a seal's characters read into a row)
+    does not repeat, so candidates are scored by how often they occur on the page."""
+    candidates: list[tuple[float, str, Span]] = []
     m = _EMPLOYER_LABEL.search(flat.text)
     if m:
-        return field_from(m.group(1), flat.group(m, 1), page)
-    # The signature line: a row that is only a company name, the last one on the page.
-    for row in reversed(rows):
-        rm = _EMPLOYER_ROW.fullmatch(row.text)
-        if rm:
-            return field_from(rm.group(1), row.span(rm.start(1), rm.end(1)), page)
+        name = _trim(m.group(1))
+        candidates.append((3.0, name, flat.span(m.start(1), m.start(1) + len(name))))
     m = _EMPLOYER_SENTENCE.search(flow.text)
     if m:
         name = re.sub(r"^(?:我|本)(?:单位|公司)", "", m.group(1))
         if len(name) >= 4:
-            return field_from(name, flow.group(m, 1), page)
-    return None
+            start = m.end(1) - len(name)
+            candidates.append((2.0, name, flow.span(start, m.end(1))))
+    for i, row in enumerate(rows):
+        rm = _EMPLOYER_ROW.fullmatch(row.text)
+        if rm:
+            name = _trim(rm.group(1))
+            candidates.append((1.0 + i / (10 * len(rows)), name, row.span(rm.start(1), rm.start(1) + len(name))))
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda c: (c[0] + 1.5 * flow.text.count(c[1]), c[0]))
+    return field_from(best[1], best[2], page)
 
 
 def seal_field(seal, page: int) -> ExtractedField:
@@ -180,4 +202,39 @@ def seal_field(seal, page: int) -> ExtractedField:
     return ExtractedField(value=True, confidence=seal.confidence, page=page, bbox=seal.bbox, source="ocr")
 
 
-__all__ = ["FIELDS", "parse_income_certificate", "seal_field", "Span"]
+def compare_seal_text(fields: dict[str, ExtractedField], lines: list, page: int) -> None:
+    """Read the seal's name (the unrolled ring, OCRed) and hold it against the employer: a
+    certificate sealed by another company than the one named is for a reviewer. Adds the
+    non-canonical field ``seal_text``."""
+    text = "".join(ln.text for ln in lines).replace(" ", "")
+    text = re.sub(r"[^\u4e00-\u9fff()]", "", text)
+    if len(text) < 3:
+        return
+    score = min((ln.score for ln in lines), default=0.0)
+    fields["seal_text"] = ExtractedField(value=text, confidence=round(score, 4), page=page, bbox=fields["has_seal"].bbox, source="ocr")
+    employer = fields.get("employer")
+    similarity = difflib.SequenceMatcher(None, text, str(employer.value)).ratio() if employer else 0.0
+    if _STRONG_SUFFIX.search(text) and len(text) >= 6 and similarity < 0.6:
+        # The signature line is usually where the seal sits, and OCR then mixes the two;
+        # a whole company name read off the ring is the better guess, for a reviewer to
+        # confirm (confidence capped under the usual threshold).
+        fields["employer"] = ExtractedField(value=text, confidence=min(score, 0.75), page=page, bbox=fields["has_seal"].bbox, source="ocr")
+    elif employer is not None and similarity < 0.5:
+        # Sealed by a company other than the one named: a reviewer must look.
+        employer.confidence = min(employer.confidence, 0.6)
+
+
+def distrust_under_seal(fields: dict[str, ExtractedField], seal_bbox: list[float]) -> None:
+    """OCR of characters under a red stamp is unreliable (the employer's name and the date
+    usually sit there): cap those fields below the review threshold."""
+    sx0, sy0, sx1, sy1 = seal_bbox
+    for name, f in fields.items():
+        if name in ("has_seal", "seal_text") or not f.bbox:
+            continue
+        x0, y0, x1, y1 = f.bbox
+        inter = max(0.0, min(x1, sx1) - max(x0, sx0)) * max(0.0, min(y1, sy1) - max(y0, sy0))
+        if inter > 0.3 * max(1.0, (x1 - x0) * (y1 - y0)):
+            f.confidence = min(f.confidence, 0.75)
+
+
+__all__ = ["FIELDS", "compare_seal_text", "distrust_under_seal", "parse_income_certificate", "seal_field", "Span"]
