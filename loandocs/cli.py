@@ -120,7 +120,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The HTTP service arrives with the service issue; until then `serve` runs the extractor
     # over the sample set so `make run` shows the pipeline working end to end.
     samples = Path(args.samples)
-    files = sorted(p for p in samples.glob("*.jpg"))[: args.limit]
+    # One of each material, so the run shows every parser at work.
+    patterns = ("idcards/front_scan_*.jpg", "idcards/back_photo_*.jpg", "financial/income_scan_*.jpg", "financial/statement_pdf_*.pdf")
+    files = [found[0] for found in (sorted(samples.glob(p)) for p in patterns) if found][: args.limit]
     if not files:
         print(f"no samples under {samples}; run `loandocs samples` first", file=sys.stderr)
         return EXIT_USAGE
@@ -155,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the service (for now: extract the samples)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--samples", default="samples/idcards")
+    p.add_argument("--samples", default="samples")
     p.add_argument("--limit", type=int, default=4)
     p.set_defaults(func=cmd_serve)
     check_cmd.add_parser(sub)

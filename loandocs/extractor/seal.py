@@ -135,3 +135,4 @@ def unroll_ring(image: np.ndarray, seal: Seal) -> np.ndarray:
     start, end = int(size * 150 / 360), int(size * 390 / 360)
     strip = np.concatenate([band, band])[start:end]
     return cv2.rotate(strip, cv2.ROTATE_90_COUNTERCLOCKWISE)
+

@@ -1,0 +1,89 @@
+"""Engines, sessions and migrations for SQLite (default) and PostgreSQL (production)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def normalize_url(url: str) -> str:
+    """``postgresql://`` (what operators usually write) means psycopg 3, not psycopg2."""
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+def make_engine(url: str, **kwargs: object) -> Engine:
+    url = normalize_url(url)
+    if make_url(url).get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)  # survive database restarts in long-lived workers
+        return create_engine(url, **kwargs)
+
+    connect_args = dict(kwargs.pop("connect_args", {}) or {})  # type: ignore[call-overload]
+    # The API serves requests from a thread pool; sessions never share a connection at once.
+    connect_args.setdefault("check_same_thread", False)
+    connect_args.setdefault("timeout", 30)  # wait for another process's write lock, not fail
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        # pysqlite opens transactions on its own and mishandles SAVEPOINT; let SQLAlchemy emit
+        # BEGIN itself (the recipe from the SQLAlchemy SQLite docs). This also lets the PRAGMAs
+        # below run outside any transaction, where SQLite honours them.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")  # off by default in SQLite, per connection
+        # WAL: the API's readers and a worker's writer do not block each other (kept in the file).
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        # IMMEDIATE takes the write lock up front, so concurrent read-then-write transactions
+        # queue on the busy timeout instead of failing with "database is locked" at their first
+        # write. It serialises transactions; PostgreSQL is the answer when that matters.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    # expire_on_commit=False: records built from rows stay readable after the caller commits.
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def default_url(data_dir: str | Path) -> str:
+    path = Path(data_dir).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path / 'loandocs.db'}"
+
+
+def alembic_config():  # type: ignore[no-untyped-def]
+    """Alembic configured in code, so no alembic.ini is needed anywhere."""
+    from alembic.config import Config
+
+    cfg = Config()
+    # ConfigParser interpolation: a literal % in the path must be doubled.
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str | Engine, revision: str = "head") -> None:
+    """Bring the database to ``revision`` (``upgrade head``). Safe to call at every start."""
+    from alembic import command
+
+    engine = url if isinstance(url, Engine) else make_engine(url)
+    cfg = alembic_config()
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn  # env.py runs on this connection
+            command.upgrade(cfg, revision)
+    finally:
+        if engine is not url:
+            engine.dispose()
