@@ -64,6 +64,8 @@ def _print_table(results) -> None:
             continue
         for name, f in r.fields.items():
             print(f"   {name:<18} {str(f.value):<30} conf {f.confidence:.2f}  {f.source}")
+        if r.transactions is not None:
+            print(f"   transactions       {len(r.transactions)} rows")
         for c in r.checks:
             if not c.ok:
                 print(f"   ! {c.code} ({c.severity}): {c.message_zh}")

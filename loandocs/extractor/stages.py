@@ -11,6 +11,7 @@ from loandocs.extractor import preprocess
 from loandocs.extractor.classify import classify_text
 from loandocs.extractor.layout import group_rows, page_text
 from loandocs.extractor.loading import load_file, render_pdf_pages
+from loandocs.extractor.ocr.base import OcrLine, OcrWord
 from loandocs.extractor.orientation import deskew, is_sideways, is_upside_down, rotate_lines_180, skew_angle, split_front_back
 from loandocs.extractor.parsers.idcard import parse_back, parse_front
 from loandocs.extractor.parsers.income import compare_seal_text, distrust_under_seal, parse_income_certificate, seal_field
@@ -41,14 +42,27 @@ def load_stage(work: Work) -> None:
     for page in work.loaded.pages:
         tp = text_pages.get(page.number)
         if tp is not None and tp.usable:
-            q = PageQuality(page=page.number, width=int(tp.width), height=int(tp.height))
-            work.parts.append(Part(page=page.number, image=None, quality=q, text_layer=True, lines=tp.lines))
+            lines, ratio = tp.lines, (page.dpi or o.pdf_render_dpi) / o.pdf_render_dpi
+            if abs(ratio - 1) > 1e-3:
+                # A page too large for the pixel limit is rendered at a lower dpi; keep the
+                # text boxes in that page image's pixels.
+                lines = [_scaled(ln, ratio) for ln in lines]
+            q = PageQuality(page=page.number, width=int(tp.width * ratio), height=int(tp.height * ratio))
+            work.parts.append(Part(page=page.number, image=None, quality=q, text_layer=True, lines=lines))
     need = {p.number for p in work.loaded.pages} - {p.page for p in work.parts}
     if need:
         rendered = render_pdf_pages(work.data, o.limits, need, dpi=o.pdf_render_dpi)
         for page in work.loaded.pages:
             if page.number in rendered:
                 page.image = rendered[page.number].image
+
+
+def _scaled(line: OcrLine, k: float) -> OcrLine:
+    def box(b):
+        return (b[0] * k, b[1] * k, b[2] * k, b[3] * k)
+
+    words = [OcrWord(text=w.text, score=w.score, bbox=box(w.bbox)) for w in line.words]
+    return OcrLine(text=line.text, score=line.score, bbox=box(line.bbox), words=words, source=line.source)
 
 
 @stage("preprocess")
