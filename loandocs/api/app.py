@@ -1,0 +1,53 @@
+"""``create_app(services)``: the FastAPI application. Services default to the process-wide
+ones built from the environment (``get_services()``); tests pass their own."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from loandocs import __version__
+from loandocs.api import errors
+from loandocs.api.deps import ServicesDep
+from loandocs.api.routes import router
+from loandocs.api.schemas import HealthOut
+from loandocs.services import Services, get_services
+
+
+def create_app(services: Services | None = None) -> FastAPI:
+    app = FastAPI(
+        title="loandocs",
+        version=__version__,
+        description="Loan application documents: upload, extraction, checklist, review.",
+    )
+    app.state.services = services or get_services()
+    errors.install(app)
+    app.include_router(router)
+
+    @app.get("/healthz", response_model=HealthOut, tags=["ops"])
+    def healthz() -> HealthOut:
+        return HealthOut(status="ok")
+
+    @app.get("/readyz", response_model=HealthOut, tags=["ops"],
+             responses={503: {"model": HealthOut, "description": "database or Redis unavailable"}})
+    def readyz(services: ServicesDep):
+        checks = {"database": _check(lambda: _ping_db(services)), "redis": _check(lambda: services.redis.ping())}
+        ok = all(v == "ok" for v in checks.values())
+        body = HealthOut(status="ok" if ok else "unavailable", checks=checks)
+        return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+    return app
+
+
+def _ping_db(services: Services) -> None:
+    with services.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def _check(probe) -> str:  # type: ignore[no-untyped-def]
+    try:
+        probe()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the reason is reported
+        return f"error: {exc.__class__.__name__}"
+    return "ok"

@@ -1,0 +1,185 @@
+"""The ``/v1`` routes. Thin: parse, call the repository / assessment, map to out schemas."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from fastapi import APIRouter, Query, Request, UploadFile, status
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from loandocs.api import schemas as s
+from loandocs.api.deps import ServicesDep, SessionDep
+from loandocs.api.errors import ApplicationClosed, ConsentMissing, UnknownLoanType, UnsupportedMediaType
+from loandocs.errors import ConfigError, FileTooLarge, InputError
+from loandocs.extractor.assessment import assess, load_checklist
+from loandocs.extractor.loading import sniff_type
+from loandocs.models import DocumentResult
+from loandocs.store import repository as repo
+from loandocs.store.tables import Application, Document
+from loandocs.worker.queue import enqueue_document
+
+log = logging.getLogger("loandocs.api")
+router = APIRouter(prefix="/v1")
+
+CHUNK = 1024 * 1024
+CLOSED = frozenset({"approved", "rejected", "disbursed"})
+NOT_FOUND = {404: {"description": "not_found"}}
+
+
+@router.post("/applications", status_code=status.HTTP_201_CREATED, response_model=s.ApplicationCreatedOut,
+             responses={422: {"description": "invalid_request, consent_required, unknown_loan_type"}})
+def create_application(body: s.ApplicationIn, request: Request, session: SessionDep) -> s.ApplicationCreatedOut:
+    if not body.consent.agreed:
+        raise ConsentMissing("consent.agreed must be true")
+    try:
+        load_checklist().loan_type(body.loan_type)
+    except ConfigError as exc:
+        raise UnknownLoanType(exc.message) from None
+    token, token_hash = repo.new_applicant_token()
+    app = repo.create_application(
+        session, applicant_name=body.applicant_name, loan_type=body.loan_type, amount=body.amount,
+        term_months=body.term_months, purpose=body.purpose, application_date=body.application_date,
+        applicant_token_hash=token_hash,
+    )
+    repo.record_consent(session, app.id, text_version=body.consent.version, channel="api",
+                        ip=request.client.host if request.client else None)
+    return s.ApplicationCreatedOut(id=app.id, application_no=app.application_no, status=app.status,
+                                   applicant_token=token)
+
+
+def _read_bounded(upload: UploadFile, limit: int) -> tuple[bytes, str]:
+    """The upload's bytes and SHA-256, refusing as soon as it passes ``limit`` bytes."""
+    digest, parts, size = hashlib.sha256(), [], 0
+    while chunk := upload.file.read(CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise FileTooLarge(f"the file is larger than {limit} bytes", code="file_too_large")
+        digest.update(chunk)
+        parts.append(chunk)
+    return b"".join(parts), digest.hexdigest()
+
+
+@router.post("/applications/{app_id}/documents", status_code=status.HTTP_202_ACCEPTED, response_model=s.UploadOut,
+             responses={**NOT_FOUND, 409: {"description": "consent_required, application_closed"},
+                        413: {"description": "file_too_large"}, 415: {"description": "unsupported_type"},
+                        422: {"description": "empty_file, invalid_request"}})
+def upload_document(app_id: str, file: UploadFile, session: SessionDep, services: ServicesDep) -> s.UploadOut:
+    app = repo.get_application(session, app_id)  # 404 before reading or storing anything
+    if app.status in CLOSED:
+        raise ApplicationClosed(f"application is {app.status}; no more documents are accepted")
+    data, sha = _read_bounded(file, services.settings.max_file_bytes)
+    try:
+        sniff_type(data)  # by content, never by name or declared type
+    except InputError as exc:
+        if exc.code == "unsupported_type":
+            raise UnsupportedMediaType(exc.message) from None
+        raise
+    key = services.files.put(data)
+    doc = repo.add_document(session, app_id, filename=file.filename or "upload", content_type=file.content_type,
+                            size=len(data), sha256=sha, storage_key=key)
+    if app.status == "needs_supplement":
+        repo.change_status(session, app_id, "accepted", actor="applicant", reason="new upload")
+    session.commit()  # DESIGN: the database is the source of truth; commit before enqueueing
+
+    try:
+        enqueue_document(services.redis, doc.id)
+    except Exception:  # noqa: BLE001 - Redis down or unreachable
+        # The upload is safe in the database as `received`; the sweeper re-enqueues documents
+        # left received/queued too long, so the applicant still gets 202.
+        log.warning("could not enqueue document %s; left received for the sweeper", doc.id, exc_info=True)
+        return s.UploadOut(document_id=doc.id, status=doc.status)
+    # A fast worker may already have taken the job: only a document still `received` becomes
+    # `queued` (row lock on PostgreSQL; SQLite transactions are serialised anyway).
+    current = session.scalar(select(Document.status).where(Document.id == doc.id).with_for_update())
+    if current == "received":
+        current = repo.set_document_status(session, doc.id, "queued").status
+    return s.UploadOut(document_id=doc.id, status=current or doc.status)
+
+
+def _results(session: Session, doc: repo.DocumentRecord) -> tuple[int | None, list[DocumentResult]]:
+    """The latest extraction's documents with reviewer corrections applied to their fields."""
+    ext = repo.latest_extraction(session, doc.id)
+    if ext is None:
+        return None, []
+    effective = {e.index: e.fields for e in repo.effective_fields(session, doc.id)}
+    out = []
+    for i, part in enumerate(ext.result):
+        result = DocumentResult.model_validate(part)
+        out.append(result.model_copy(update={"fields": effective.get(i, result.fields)}))
+    return ext.version, out
+
+
+@router.get("/applications/{app_id}", response_model=s.ApplicationOut, responses=NOT_FOUND)
+def get_application(app_id: str, session: SessionDep) -> s.ApplicationOut:
+    app = repo.get_application(session, app_id)
+    docs = repo.list_documents(session, app_id)
+    owners: list[int] = []  # owners[k]: index into docs of the k-th extracted part
+    parts: list[DocumentResult] = []
+    hashes: list[str] = []
+    for n, doc in enumerate(docs):
+        _, results = _results(session, doc)
+        parts += results
+        owners += [n] * len(results)
+        hashes += [doc.sha256] * len(results)
+    # With nothing extracted yet the checklist shows nothing present and completeness 0;
+    # missing materials are not asked for while the uploads are still being read.
+    result = assess(parts, app.loan_type, app.application_date, file_hashes=hashes, revalidate=bool(parts))
+    by_doc: list[list[s.DocumentPartOut]] = [[] for _ in docs]
+    for k, part in enumerate(result.documents):
+        by_doc[owners[k]].append(s.DocumentPartOut(doc_type=part.doc_type, pages=part.pages, fields=part.fields,
+                                                   checks=part.checks))
+    documents = [
+        s.ApplicationDocumentOut(
+            id=d.id, filename=d.filename, status=d.status, error_code=d.error_code, doc_type=d.doc_type,
+            fields=by_doc[n][0].fields if by_doc[n] else {},
+            checks=[c for p in by_doc[n] for c in p.checks], parts=by_doc[n],
+        )
+        for n, d in enumerate(docs)
+    ]
+    history = [s.HistoryOut.model_validate(h, from_attributes=True) for h in repo.status_history(session, app_id)]
+    return s.ApplicationOut(
+        id=app.id, application_no=app.application_no, applicant_name=app.applicant_name, loan_type=app.loan_type,
+        amount=app.amount, term_months=app.term_months, purpose=app.purpose, application_date=app.application_date,
+        status=app.status, completeness=result.completeness, checklist=result.checklist, documents=documents,
+        supplement=result.supplement if parts else [], review=result.review if parts else [], history=history,
+    )
+
+
+@router.get("/applications", response_model=s.ApplicationListOut)
+def list_applications(
+    session: SessionDep,
+    status_: str | None = Query(default=None, alias="status"),
+    loan_type: str | None = None,
+    limit: int = Query(default=50, ge=1, le=200),
+    offset: int = Query(default=0, ge=0),
+) -> s.ApplicationListOut:
+    # Read-only query on the tables: the repository has no list function yet.
+    where = []
+    if status_:
+        where.append(Application.status == status_)
+    if loan_type:
+        where.append(Application.loan_type == loan_type)
+    total = session.scalar(select(func.count()).select_from(Application).where(*where)) or 0
+    rows = session.scalars(select(Application).where(*where)
+                           .order_by(Application.created_at.desc(), Application.id).limit(limit).offset(offset))
+    items = [s.ApplicationSummaryOut.model_validate(r, from_attributes=True) for r in rows]
+    return s.ApplicationListOut(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/status/{application_no}", response_model=s.StatusOut, responses=NOT_FOUND)
+def status_lookup(application_no: str, session: SessionDep) -> s.StatusOut:
+    app = repo.get_application_by_no(session, application_no)
+    # The supplement list stored with the application when it was moved to needs_supplement.
+    supplement = app.supplement_requirements if isinstance(app.supplement_requirements, list) else []
+    return s.StatusOut(application_no=app.application_no, status=app.status, supplement=supplement)
+
+
+@router.get("/documents/{doc_id}", response_model=s.DocumentOut, responses=NOT_FOUND)
+def get_document(doc_id: str, session: SessionDep) -> s.DocumentOut:
+    doc = repo.get_document(session, doc_id)
+    version, results = _results(session, doc)
+    return s.DocumentOut(id=doc.id, application_id=doc.application_id, filename=doc.filename, status=doc.status,
+                         error_code=doc.error_code, error_message=doc.error_message, doc_type=doc.doc_type,
+                         extraction_version=version, documents=results)

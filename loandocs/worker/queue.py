@@ -1,0 +1,53 @@
+"""Queue names and enqueueing. Jobs take ids, never objects: the database is the source of
+truth and a job re-reads what it needs."""
+
+from __future__ import annotations
+
+from redis import Redis
+from rq import Callback, Queue, Retry
+from rq.job import Job, JobStatus
+
+DEFAULT_QUEUE = "loandocs-default"  # live uploads
+REPROCESS_QUEUE = "loandocs-reprocess"  # batch re-processing: a worker takes it after default
+QUEUES = (DEFAULT_QUEUE, REPROCESS_QUEUE)
+JOB_TIMEOUT = 600  # seconds; a 50-page scanned PDF on 2 cores stays well under this
+# rq 3: a failed job is re-enqueued `max` times; non-zero intervals go through the scheduler
+# (ScheduledJobRegistry), so only a worker started with the scheduler runs delayed retries.
+RETRY = Retry(max=3, interval=[10, 60, 300])
+# rq 3 runs on_failure on *every* failed attempt (and for jobs found abandoned by a killed
+# worker), before the retry is decided; jobs.on_failure checks job.should_retry itself.
+ON_FAILURE = Callback("loandocs.worker.jobs.on_failure", timeout=60)
+# A job in one of these states will still run: enqueueing it again would only run it twice.
+_PENDING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def job_id_for(document_id: str, attempt_key: str = "") -> str:
+    # One id per document (and re-processing run): enqueueing twice does not run it twice.
+    return f"doc-{document_id}{('-' + attempt_key) if attempt_key else ''}"
+
+
+def pending_job(redis: Redis, job_id: str) -> bool:
+    """True when ``job_id`` exists in Redis and will still run (queued, scheduled, deferred)."""
+    try:
+        return Job.fetch(job_id, connection=redis).get_status() in _PENDING
+    except Exception:  # noqa: BLE001 - NoSuchJobError, or a hash left half-written by a flush
+        return False
+
+
+def enqueue_document(redis: Redis, document_id: str, *, queue: str = DEFAULT_QUEUE, attempt_key: str = "") -> str:
+    job_id = job_id_for(document_id, attempt_key)
+    if pending_job(redis, job_id):
+        # Same id already waiting: re-saving it would push the id onto the list a second time.
+        return job_id
+    q = Queue(queue, connection=redis)
+    job = q.enqueue(
+        "loandocs.worker.jobs.process_document",
+        document_id,
+        job_id=job_id,
+        job_timeout=JOB_TIMEOUT,
+        retry=RETRY,
+        on_failure=ON_FAILURE,
+        result_ttl=3600,
+        failure_ttl=7 * 24 * 3600,
+    )
+    return job.id

@@ -1,0 +1,117 @@
+"""The worker process: an rq ``SimpleWorker`` that also sweeps stuck documents.
+
+Why ``SimpleWorker`` (no fork per job): the default rq ``Worker`` forks a work horse for every
+job, so the OCR engine (ONNX Runtime sessions, ~100 MB of weights) would be loaded again for
+every document - and an ONNX session must not be created before a fork and used after it.
+``SimpleWorker`` runs each job in the worker process itself, so ``get_engine`` loads the
+engine once per worker process and every later job reuses it. Scale out with more worker
+processes, not threads.
+
+Job timeouts still hold: rq 3's ``perform_job`` wraps every job in ``death_penalty_class``
+(``UnixSignalDeathPenalty``, SIGALRM) for SimpleWorker too, which needs the main thread; off the
+main thread (embedding, tests) we switch to ``TimerDeathPenalty``. Either one raises
+``JobTimeoutException`` in the job at the next Python bytecode, so a single long native OCR
+call finishes before the timeout bites. A job that hangs in native code forever is a case
+for a process supervisor plus the sweeper, which re-enqueues it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from typing import Sequence
+
+from rq import SimpleWorker
+from rq.timeouts import TimerDeathPenalty
+
+from loandocs.store import repository as repo
+from loandocs.worker.queue import DEFAULT_QUEUE, JOB_TIMEOUT, QUEUES, enqueue_document, job_id_for, pending_job
+
+log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL_S = 120  # the worker sweeps at start and then this often (rq maintenance)
+STUCK_AFTER_S = 300  # received/queued this long without a job in Redis: re-enqueue
+# processing this long: the worker that held it is gone (a live one would have hit the job timeout)
+PROCESSING_STUCK_AFTER_S = JOB_TIMEOUT + 60
+MAX_ATTEMPTS = 5  # a file that killed the worker this often is marked failed, not retried forever
+SWEPT = ("received", "queued", "processing")
+
+
+def sweep(services, older_than_s: float = STUCK_AFTER_S, *, processing_older_than_s: float | None = None) -> int:
+    """Re-enqueue documents left in received/queued/processing (Redis lost, worker killed).
+
+    Returns how many were re-enqueued. ``older_than_s`` applies to every swept status unless
+    ``processing_older_than_s`` is given. Safe to run from several workers at once: jobs are
+    idempotent, so the worst case is a document processed twice.
+    """
+    processing_after = older_than_s if processing_older_than_s is None else processing_older_than_s
+    with services.sessions.begin() as s:
+        stuck = repo.stuck_documents(s, dt.timedelta(seconds=min(older_than_s, processing_after)), statuses=SWEPT)
+    cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=processing_after)
+    count = 0
+    for doc in stuck:
+        if doc.status == "processing" and _aware(doc.updated_at) >= cutoff:
+            continue
+        # A document taken by a worker that died gets a job id of its own per attempt: the old
+        # id may still sit in rq's started registry, where rq's cleanup would later fail or
+        # retry it under our feet. Otherwise the plain id, which enqueue_document de-duplicates.
+        key = f"retry{doc.attempts}" if doc.status == "processing" else ""
+        if any(pending_job(services.redis, job_id_for(doc.id, k)) for k in {"", f"retry{doc.attempts}"}):
+            continue  # its job is still in the queue; a re-enqueue would only run it twice
+        with services.sessions.begin() as s:
+            if doc.attempts >= MAX_ATTEMPTS:
+                repo.set_document_status(s, doc.id, "failed", error_code="too_many_attempts",
+                                         error_message=f"processing was interrupted {doc.attempts} times")
+                continue
+            enqueue_document(services.redis, doc.id, queue=DEFAULT_QUEUE, attempt_key=key)
+            repo.set_document_status(s, doc.id, "queued")  # also resets updated_at: not swept again at once
+        count += 1
+    if count:
+        log.info("sweep re-enqueued %d document(s)", count)
+    return count
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; they are stored in UTC.
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+class LoanDocsWorker(SimpleWorker):
+    """SimpleWorker (see the module docstring) that sweeps as part of rq's maintenance."""
+
+    services = None  # set by run_worker
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("maintenance_interval", SWEEP_INTERVAL_S)
+        super().__init__(*args, **kwargs)
+        if threading.current_thread() is not threading.main_thread():
+            self.death_penalty_class = TimerDeathPenalty  # signals work in the main thread only
+
+    def run_maintenance_tasks(self):
+        # rq runs this when the worker starts and every maintenance_interval seconds after.
+        super().run_maintenance_tasks()
+        if self.services is not None:
+            try:
+                sweep(self.services, STUCK_AFTER_S, processing_older_than_s=PROCESSING_STUCK_AFTER_S)
+            except Exception:  # noqa: BLE001 - a failed sweep must not stop the worker
+                self.log.exception("sweep failed")
+
+
+def run_worker(services, burst: bool = False, queues: Sequence[str] = QUEUES, *, warm: bool = True) -> bool:
+    """Run a worker on ``queues`` (in priority order) until stopped, or until empty with
+    ``burst``. Returns whether any job ran."""
+    from loandocs.services import set_services
+
+    set_services(services)  # jobs call get_services(): make it this worker's
+    if warm:
+        # Load the OCR engine now (no fork follows: SimpleWorker), so the first job's timeout
+        # is not spent on loading weights.
+        from loandocs.extractor import get_engine
+
+        get_engine(services.settings.pipeline_options().ocr)
+    worker = LoanDocsWorker(list(queues), connection=services.redis)
+    worker.services = services
+    # The scheduler runs delayed retries (Retry intervals); a burst run does not wait for them,
+    # the sweeper picks such documents up later.
+    return worker.work(burst=burst, with_scheduler=not burst, logging_level="INFO")
