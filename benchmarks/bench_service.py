@@ -73,13 +73,28 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--port", type=int, default=8791)
+    ap.add_argument("--database-url", help="e.g. postgresql://postgres@127.0.0.1:5432/test (a fresh schema is made)")
     args = ap.parse_args()
+    schema = None
+    if args.database_url:
+        from sqlalchemy import create_engine, text
+
+        from loandocs.store.db import normalize_url
+
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(normalize_url(args.database_url))
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        args.database_url = f"{args.database_url}?options=-csearch_path%3D{schema}"
     import redis
 
     redis.Redis.from_url(REDIS).flushdb()
     base = f"http://127.0.0.1:{args.port}"
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, LOANDOCS_DATA_DIR=tmp, LOANDOCS_REDIS_URL=REDIS)
+        if args.database_url:
+            env["LOANDOCS_DATABASE_URL"] = args.database_url
+        print(f"database: {'PostgreSQL' if args.database_url else 'SQLite'}")
         api = start(["serve", "--port", str(args.port)], env)
         procs = [api]
         try:
@@ -128,6 +143,9 @@ def main() -> int:
                     p.wait(timeout=60)
                 except subprocess.TimeoutExpired:
                     p.kill()
+    if schema:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     return 0
 
 
