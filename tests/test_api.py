@@ -158,6 +158,61 @@ def test_upload_too_large(tmp_path, database_url, redis):
     services.engine.dispose()
 
 
+def test_upload_limit_is_enforced_while_streaming(tmp_path, database_url, redis):
+    """A body over the limit is refused by its Content-Length before it is read, and a
+    chunked body without one is cut off as soon as the count passes the limit."""
+    services, client = _client(tmp_path, database_url, max_file_bytes=1000)
+    with client:
+        app = _create(client)
+        url = f"/v1/applications/{app['id']}/documents"
+        sent = []
+
+        def chunks():
+            for _ in range(64):  # 64 x 64 KiB = 4 MiB offered
+                sent.append(1)
+                yield b"x" * 65536
+
+        r = client.post(url, content=chunks(), headers={"content-type": "multipart/form-data; boundary=b"})
+        _error(r, 413, "file_too_large")
+        big = b"x" * (2 * 1024 * 1024)
+        r = client.post(url, content=big, headers={"content-type": "multipart/form-data; boundary=b", "content-length": str(len(big))})
+        _error(r, 413, "file_too_large")
+        assert not list((tmp_path / "documents").rglob("*")) or all(p.is_dir() for p in (tmp_path / "documents").rglob("*"))
+    services.engine.dispose()
+
+
+def test_body_limit_stops_reading_at_the_limit():
+    """At the ASGI level: the middleware pulls only as many chunks as it takes to pass the
+    limit, answers 413, and the app behind it sees the client gone."""
+    import asyncio
+
+    from loandocs.api.limits import OVERHEAD, BodyLimit
+
+    chunk = {"type": "http.request", "body": b"x" * 65536, "more_body": True}
+    pulled, sent, inner_saw = [], [], []
+
+    async def receive():
+        pulled.append(1)
+        return chunk
+
+    async def send(message):
+        sent.append(message)
+
+    async def inner(scope, receive, send):
+        while True:
+            m = await receive()
+            inner_saw.append(m["type"])
+            if m["type"] != "http.request" or not m.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    app = BodyLimit(inner, lambda: 1000)
+    asyncio.run(app({"type": "http", "method": "POST", "headers": []}, receive, send))
+    assert len(pulled) == (1000 + OVERHEAD) // 65536 + 1
+    assert sent[0]["status"] == 413 and len(sent) == 2
+    assert inner_saw[-1] == "http.disconnect"
+
+
 def test_upload_checked_by_content(api, redis):
     app = _create(api)
     url = f"/v1/applications/{app['id']}/documents"

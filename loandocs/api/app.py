@@ -10,6 +10,7 @@ from sqlalchemy import text
 from loandocs import __version__
 from loandocs.api import errors
 from loandocs.api.deps import ServicesDep
+from loandocs.api.limits import BodyLimit
 from loandocs.api.routes import router
 from loandocs.api.schemas import HealthOut
 from loandocs.services import Services, get_services
@@ -23,6 +24,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     )
     app.state.services = services or get_services()
     errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes_of=lambda: app.state.services.settings.max_file_bytes)
     app.include_router(router)
 
     @app.get("/healthz", response_model=HealthOut, tags=["ops"])
