@@ -18,17 +18,28 @@ from loandocs.worker.runner import run_worker
 REDIS_URL = os.environ.get("LOANDOCS_TEST_REDIS_URL_E2E", "redis://127.0.0.1:6379/10")
 
 
-@pytest.fixture
-def service(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def service(request, tmp_path):
     r = Redis.from_url(REDIS_URL)
     r.flushdb()
-    svc = Services(Settings(data_dir=tmp_path / "data", redis_url=REDIS_URL))
+    database_url, admin, schema = None, None, None
+    if request.param == "postgresql":
+        from .test_worker import _pg_schema_url
+
+        admin, schema, database_url = _pg_schema_url()
+    svc = Services(Settings(data_dir=tmp_path / "data", redis_url=REDIS_URL, database_url=database_url))
     set_services(svc)
     with TestClient(create_app(svc)) as client:
         yield svc, client
     set_services(None)
     svc.engine.dispose()
     r.flushdb()
+    if admin is not None:
+        from sqlalchemy import text
+
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def _create(client) -> dict:
@@ -57,6 +68,18 @@ def test_four_materials_make_an_application_collected(service, tmp_path):
     assert got["status"] == "collected", (got["supplement"], got["review"])
     assert got["completeness"] == 100
     assert [h["to_status"] for h in got["history"]] == ["submitted", "accepted", "collected"]
+
+    # Every box is drawn on the page image the worker kept: same size as the document says.
+    import cv2
+    import numpy as np
+
+    doc_id = got["documents"][0]["id"]
+    detail = client.get(f"/v1/documents/{doc_id}").json()["documents"][0]
+    resp = client.get(f"/v1/documents/{doc_id}/pages/0/1.jpg")
+    assert resp.status_code == 200 and resp.headers["content-type"] == "image/jpeg"
+    image = cv2.imdecode(np.frombuffer(resp.content, np.uint8), cv2.IMREAD_COLOR)
+    assert (image.shape[1], image.shape[0]) == (detail["quality"][0]["width"], detail["quality"][0]["height"])
+    assert client.get(f"/v1/documents/{doc_id}/pages/0/9.jpg").status_code == 404
 
 
 def test_expired_id_needs_supplement_then_a_new_upload_moves_it_on(service, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from fastapi import APIRouter, Query, Request, UploadFile, status
+from fastapi import APIRouter, Query, Request, Response, UploadFile, status
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -174,6 +174,20 @@ def status_lookup(application_no: str, session: SessionDep) -> s.StatusOut:
     # The supplement list stored with the application when it was moved to needs_supplement.
     supplement = app.supplement_requirements if isinstance(app.supplement_requirements, list) else []
     return s.StatusOut(application_no=app.application_no, status=app.status, supplement=supplement)
+
+
+@router.get("/documents/{doc_id}/pages/{index}/{page}.jpg", responses={**NOT_FOUND, 200: {"content": {"image/jpeg": {}}}},
+            response_class=Response)
+def get_page_image(doc_id: str, index: int, page: int, session: SessionDep, services: ServicesDep) -> Response:
+    """The page image that document ``index`` of this upload (0-based) was read from, for its
+    ``page``-th page (1-based); every ``bbox`` of that document is in its pixels."""
+    doc = repo.get_document(session, doc_id)
+    ext = repo.latest_extraction(session, doc.id) if doc.status in ("extracted", "failed") else None
+    results = ext.result if ext else []
+    keys = (results[index].get("page_images") or []) if 0 <= index < len(results) else []
+    if not 1 <= page <= len(keys):
+        raise repo.NotFound(f"no page image {index}/{page} for document {doc_id}")
+    return Response(services.files.get(keys[page - 1]), media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.get("/documents/{doc_id}", response_model=s.DocumentOut, responses=NOT_FOUND)

@@ -106,6 +106,22 @@ class Pipeline:
             d.timings_ms = timings
         return docs
 
+    def extract_with_images(self, data: bytes, filename: str = "upload") -> tuple[list[DocumentResult], list[list[np.ndarray]]]:
+        """Like ``extract``, plus for each document the page images its boxes refer to (the
+        rectified card, the upright page; text-layer PDF pages rendered now)."""
+        t0 = time.perf_counter()
+        try:
+            work = self.run(data, filename)
+        except InputError as exc:
+            return [DocumentResult(file=filename, error=exc.to_dict(), timings_ms={"total": _ms(t0)})], [[]]
+        from loandocs.extractor.stages import page_images
+
+        images = page_images(work)
+        timings = dict(work.timings_ms, total=_ms(t0))
+        for d in work.results:
+            d.timings_ms = timings
+        return work.results, images
+
     def extract_path(self, path: str | Path) -> list[DocumentResult]:
         path = Path(path)
         return self.extract(path.read_bytes(), path.name)

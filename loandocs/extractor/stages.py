@@ -230,6 +230,11 @@ def _page_image(work: Work, part: Part):
     return part.image
 
 
+def page_images(work: Work) -> list[list]:
+    """For each document, the image of each of its parts (the coordinate space of its boxes)."""
+    return [[_page_image(work, part) for part in parts] for parts in work.documents]
+
+
 def _text_at_edge(part: Part) -> bool:
     """Text running into the frame edge of an uncropped page: the document is cut off. A
     rectified card is exempt (its edge is the card's own)."""

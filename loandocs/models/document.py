@@ -68,6 +68,9 @@ class DocumentResult(BaseModel):
     quality: list[PageQuality] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     error: dict[str, Any] | None = None  # {code, message} when the file could not be read
+    # Storage keys of the page images the boxes refer to (one per entry of ``quality``), set
+    # by the service when it stores an extraction; the CLI leaves them out.
+    page_images: list[str] | None = None
 
     def failed_checks(self) -> list[Check]:
         return [c for c in self.checks if not c.ok]

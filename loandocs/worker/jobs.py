@@ -70,7 +70,8 @@ def process_document(document_id: str) -> str:
     else:
         base = services.settings.pipeline_options().model_copy(update={"application_date": app.application_date})
         options = options_for(app.loan_type, base)
-        results = Pipeline(options, engine=_engine(options)).extract(data, doc.filename)
+        results, images = Pipeline(options, engine=_engine(options)).extract_with_images(data, doc.filename)
+        _store_page_images(services, results, images)
 
     with services.sessions.begin() as s:
         repo.add_extraction(s, document_id, results, extractor_version=_extractor_version())
@@ -84,6 +85,20 @@ def process_document(document_id: str) -> str:
             status = "extracted"
         reassess(s, doc.application_id)
     return status
+
+
+def _store_page_images(services, results: list[DocumentResult], images: list) -> None:
+    """Keep the page images the boxes refer to, so the review page can draw them: JPEG in
+    the document store (content-addressed, so a re-run stores nothing new)."""
+    import cv2
+
+    for result, pages in zip(results, images):
+        keys = []
+        for image in pages:
+            ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
+            if ok:
+                keys.append(services.files.put(buf.tobytes()))
+        result.page_images = keys or None
 
 
 def application_documents(s, app_id: str) -> tuple[list[DocumentResult], list[str]]:
