@@ -77,7 +77,7 @@ def _announce(base: str, samples: Path) -> None:
         print(f"could not create the sample application: {exc}", file=sys.stderr, flush=True)
         return
     print(f"\nloandocs is running (data in {os.environ.get('LOANDOCS_DATA_DIR', './data')})")
-    print(f"  API docs           {base}/docs")
+    print(f"  OpenAPI            {base}/openapi.json")
     print(f"  sample application {base}/v1/applications/{app['id']}")
     print(f"  status lookup      {base}/v1/status/{app['application_no']}")
     print("The worker reads the sample documents now; reload the application to see them. Ctrl-C stops.\n", flush=True)

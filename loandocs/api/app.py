@@ -21,6 +21,10 @@ def create_app(services: Services | None = None) -> FastAPI:
         title="loandocs",
         version=__version__,
         description="Loan application documents: upload, extraction, checklist, review.",
+        # Swagger UI and ReDoc load their scripts from a CDN; this service runs offline, so
+        # only the OpenAPI document itself is served.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services or get_services()
     errors.install(app)
