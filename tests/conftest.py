@@ -1,4 +1,7 @@
 import datetime as dt
+import os
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,3 +22,43 @@ def engine():
 @pytest.fixture(scope="session")
 def pipeline(engine):
     return Pipeline(PipelineOptions(application_date=SAMPLE_DATE), engine=engine)
+
+
+PG_URL = os.environ.get("LOANDOCS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def pg_schema(prefix: str = "test"):
+    """A throwaway schema in the test PostgreSQL, dropped afterwards. Yields a URL whose libpq
+    ``options`` put that schema on the search_path of every connection, Alembic's included."""
+    from sqlalchemy import create_engine, text
+
+    from loandocs.store import db
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(db.normalize_url(PG_URL))
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001 - any connect failure means the same thing here
+        admin.dispose()
+        pytest.fail(f"PostgreSQL at {PG_URL} is unreachable ({exc.__class__.__name__}: {exc}); "
+                    "start it or set LOANDOCS_TEST_PG_URL", pytrace=False)
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Each test using it runs on a SQLite file and on a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        from loandocs.store import db
+
+        yield db.default_url(tmp_path)
+        return
+    with pg_schema() as url:
+        yield url

@@ -4,24 +4,20 @@ uploads are only checked up to the queued job."""
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 from rq import Queue
-from sqlalchemy import create_engine, text
 
 from loandocs.api import create_app
 from loandocs.config import Settings
 from loandocs.services import Services
-from loandocs.store import db
 from loandocs.worker.queue import DEFAULT_QUEUE
 
 ROOT = Path(__file__).resolve().parent.parent
 PDF = ROOT / "samples" / "financial" / "income_pdf_001.pdf"
-PG_URL = os.environ.get("LOANDOCS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LOANDOCS_TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 NEW_APP = {"applicant_name": "张伟", "loan_type": "personal_consumer", "amount": "150000.50", "term_months": 36,
@@ -35,28 +31,6 @@ def redis():
     yield r
     r.flushdb()
     r.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield db.default_url(tmp_path)
-        return
-    schema = f"test_api_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(db.normalize_url(PG_URL))
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001
-        admin.dispose()
-        pytest.fail(f"PostgreSQL at {PG_URL} is unreachable ({exc}); start it or set LOANDOCS_TEST_PG_URL",
-                    pytrace=False)
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _client(tmp_path, database_url, **settings):

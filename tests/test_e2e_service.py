@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +16,8 @@ from loandocs.samplegen.bundle import application_bundle
 from loandocs.services import Services, set_services
 from loandocs.worker.runner import run_worker
 
+from .conftest import pg_schema
+
 REDIS_URL = os.environ.get("LOANDOCS_TEST_REDIS_URL_E2E", "redis://127.0.0.1:6379/10")
 
 
@@ -22,24 +25,15 @@ REDIS_URL = os.environ.get("LOANDOCS_TEST_REDIS_URL_E2E", "redis://127.0.0.1:637
 def service(request, tmp_path):
     r = Redis.from_url(REDIS_URL)
     r.flushdb()
-    database_url, admin, schema = None, None, None
-    if request.param == "postgresql":
-        from .test_worker import _pg_schema_url
-
-        admin, schema, database_url = _pg_schema_url()
-    svc = Services(Settings(data_dir=tmp_path / "data", redis_url=REDIS_URL, database_url=database_url))
-    set_services(svc)
-    with TestClient(create_app(svc)) as client:
-        yield svc, client
-    set_services(None)
-    svc.engine.dispose()
+    with ExitStack() as stack:
+        database_url = stack.enter_context(pg_schema()) if request.param == "postgresql" else None
+        svc = Services(Settings(data_dir=tmp_path / "data", redis_url=REDIS_URL, database_url=database_url))
+        set_services(svc)
+        with TestClient(create_app(svc)) as client:
+            yield svc, client
+        set_services(None)
+        svc.engine.dispose()
     r.flushdb()
-    if admin is not None:
-        from sqlalchemy import text
-
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _create(client) -> dict:

@@ -10,48 +10,23 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from loandocs.models import DocumentResult, ExtractedField
 from loandocs.store import db, files, repository as repo
 from loandocs.store.tables import Base, Document
 
-PG_URL = os.environ.get("LOANDOCS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield db.default_url(tmp_path)
-        return
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(db.normalize_url(PG_URL))
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001 - any connect failure means the same thing here
-        admin.dispose()
-        pytest.fail(f"PostgreSQL at {PG_URL} is unreachable ({exc.__class__.__name__}: {exc}); "
-                    "start it or set LOANDOCS_TEST_PG_URL", pytrace=False)
-    try:
-        # libpq "options" passes search_path to every connection, including Alembic's.
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture
-def engine(db_url):
-    db.migrate(db_url)
-    eng = db.make_engine(db_url)
+def engine(database_url):
+    db.migrate(database_url)
+    eng = db.make_engine(database_url)
     yield eng
     eng.dispose()
 
@@ -82,7 +57,7 @@ def _result(doc_type="id_card_front", **values):
 
 # -- migrations -----------------------------------------------------------------------------
 
-def test_migrations_reach_head_and_match_models(engine, db_url):
+def test_migrations_reach_head_and_match_models(engine, database_url):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
@@ -93,7 +68,7 @@ def test_migrations_reach_head_and_match_models(engine, db_url):
             assert conn.dialect.driver == "psycopg"
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    db.migrate(db_url)  # idempotent: a second start changes nothing
+    db.migrate(database_url)  # idempotent: a second start changes nothing
 
 
 def test_postgres_url_is_rewritten_to_psycopg():

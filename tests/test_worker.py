@@ -10,22 +10,22 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from redis import Redis
-from sqlalchemy import create_engine, text
 
 from loandocs.config import Settings
 from loandocs.services import Services, set_services
-from loandocs.store import db, repository as repo
+from loandocs.store import repository as repo
 from loandocs.worker import enqueue_document
 from loandocs.worker.runner import run_worker, sweep
 
+from .conftest import pg_schema
+
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("LOANDOCS_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-PG_URL = os.environ.get("LOANDOCS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 COMBO = ROOT / "samples/idcards/combo_scan_001.jpg"  # front and back on one page
 INCOME = ROOT / "samples/financial/income_pdf_001.pdf"
 STATEMENT = ROOT / "samples/financial/statement_pdf_001.pdf"
@@ -45,31 +45,14 @@ def redis_db():
     r.close()
 
 
-def _pg_schema_url():
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(db.normalize_url(PG_URL))
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001
-        admin.dispose()
-        pytest.fail(f"PostgreSQL at {PG_URL} is unreachable ({exc})", pytrace=False)
-    return admin, schema, f"{PG_URL}?options=-csearch_path%3D{schema}"
-
-
 @pytest.fixture(params=["sqlite"])
 def services(request, tmp_path, redis_db):
-    database_url, admin, schema = None, None, None
-    if request.param == "postgresql":
-        admin, schema, database_url = _pg_schema_url()
-    svc = Services(Settings(data_dir=tmp_path, redis_url=REDIS_URL, database_url=database_url))
-    yield svc
-    set_services(None)
-    svc.engine.dispose()
-    if admin is not None:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with ExitStack() as stack:
+        database_url = stack.enter_context(pg_schema()) if request.param == "postgresql" else None
+        svc = Services(Settings(data_dir=tmp_path, redis_url=REDIS_URL, database_url=database_url))
+        yield svc
+        set_services(None)
+        svc.engine.dispose()
 
 
 def _application(svc, files: list[tuple[str, bytes]]) -> tuple[str, list[str]]:

@@ -88,7 +88,6 @@ def ocr_stage(work: Work) -> None:
     todo = [p for p in work.parts if not p.text_layer]
     if not todo:
         return  # a born-digital PDF: the engine is not even loaded
-    engine = work.ocr()
     for part in todo:
         _read(work, part)
     _undo_false_cards(work)

@@ -13,6 +13,7 @@ import re
 
 from loandocs.extractor import idnumber
 from loandocs.extractor.layout import Row, Span, find_label
+from loandocs.extractor.parsers.common import field_from
 from loandocs.extractor.vocab import ETHNICITIES, TRADITIONAL_TO_SIMPLIFIED
 from loandocs.models import ExtractedField
 
@@ -26,12 +27,6 @@ _VALIDITY = re.compile(r"(\d{4})\D{0,2}(\d{2})\D{0,2}(\d{2})\D{0,3}?(?:(\d{4})\D
 
 FRONT_FIELDS = ("name", "sex", "ethnicity", "birth_date", "address", "id_number")
 BACK_FIELDS = ("issuing_authority", "valid_from", "valid_until")
-
-
-def _field(value: object, span: Span | None, page: int, confidence: float | None = None, source: str = "ocr") -> ExtractedField:
-    conf = span.confidence if confidence is None and span is not None else (confidence or 0.0)
-    bbox = [round(v, 1) for v in span.bbox] if span is not None and span.bbox else None
-    return ExtractedField(value=value, confidence=round(max(0.0, min(1.0, conf)), 4), page=page, bbox=bbox, source=source)  # type: ignore[arg-type]
 
 
 def _cjk_span(span: Span) -> Span:
@@ -78,14 +73,14 @@ def parse_front(rows: list[Row], page: int = 1) -> dict[str, ExtractedField]:
     idn = find_id_number(rows)
     id_row = idn[2] if idn else None
     if idn:
-        fields["id_number"] = _field(idn[0], idn[1], page)
+        fields["id_number"] = field_from(idn[0], idn[1], page)
 
     hit = _label_row(rows, "姓名", id_row)
     if hit:
         ri, end = hit
         span = _cjk_span(rows[ri].after(end).span(0, len(rows[ri].chars) - end))
         if span.chars:
-            fields["name"] = _field(span.text, span, page)
+            fields["name"] = field_from(span.text, span, page)
 
     hit = _label_row(rows, "性别", id_row)
     if hit:
@@ -93,7 +88,7 @@ def parse_front(rows: list[Row], page: int = 1) -> dict[str, ExtractedField]:
         row = rows[ri]
         for i in range(end, min(end + 3, len(row.chars))):
             if row.chars[i].ch in "男女":
-                fields["sex"] = _field(row.chars[i].ch, row.span(i, i + 1), page)
+                fields["sex"] = field_from(row.chars[i].ch, row.span(i, i + 1), page)
                 break
         m = re.search(r"民?族|民", row.text[end:])
         if m:
@@ -108,7 +103,7 @@ def parse_front(rows: list[Row], page: int = 1) -> dict[str, ExtractedField]:
         if m:
             iso = _iso(*m.groups())
             if iso:
-                fields["birth_date"] = _field(iso, row.span(m.start(), m.end()), page)
+                fields["birth_date"] = field_from(iso, row.span(m.start(), m.end()), page)
 
     hit = _label_row(rows, "住址", id_row)
     if hit:
@@ -127,14 +122,14 @@ def parse_front(rows: list[Row], page: int = 1) -> dict[str, ExtractedField]:
             chars.extend(row.chars)
         span = Span([c for c in chars if c.ch.strip()])
         if span.chars:
-            fields["address"] = _field(span.text, span, page)
+            fields["address"] = field_from(span.text, span, page)
 
     # Sex and birth date are encoded in the ID number; use them only where the printed value
     # was not read at all, and say so (source "derived").
     if idn and "birth_date" not in fields and idnumber.birth_date(idn[0]):
-        fields["birth_date"] = _field(idnumber.birth_date(idn[0]).isoformat(), None, page, 0.5 * fields["id_number"].confidence, "derived")  # type: ignore[union-attr]
+        fields["birth_date"] = field_from(idnumber.birth_date(idn[0]).isoformat(), None, page, 0.5 * fields["id_number"].confidence, "derived")  # type: ignore[union-attr]
     if idn and "sex" not in fields and idnumber.sex(idn[0]):
-        fields["sex"] = _field(idnumber.sex(idn[0]), None, page, 0.5 * fields["id_number"].confidence, "derived")
+        fields["sex"] = field_from(idnumber.sex(idn[0]), None, page, 0.5 * fields["id_number"].confidence, "derived")
     return fields
 
 
@@ -144,16 +139,16 @@ def _ethnicity(span: Span, page: int) -> dict[str, ExtractedField]:
     if not text:
         return {}
     if text in ETHNICITIES:
-        return {"ethnicity": _field(text, span, page)}
+        return {"ethnicity": field_from(text, span, page)}
     # A known value followed by noise, or one misread character: take the closest entry.
     for n in range(min(len(text), 4), 0, -1):
         if text[:n] in ETHNICITIES:
             sub = Span(span.chars[:n])
-            return {"ethnicity": _field(text[:n], sub, page)}
+            return {"ethnicity": field_from(text[:n], sub, page)}
     close = difflib.get_close_matches(text, ETHNICITIES, n=1, cutoff=0.5)
     if close:
-        return {"ethnicity": _field(close[0], span, page, span.confidence * 0.7)}
-    return {"ethnicity": _field(text, span, page, span.confidence * 0.5)}
+        return {"ethnicity": field_from(close[0], span, page, span.confidence * 0.7)}
+    return {"ethnicity": field_from(text, span, page, span.confidence * 0.5)}
 
 
 def parse_back(rows: list[Row], page: int = 1) -> dict[str, ExtractedField]:
@@ -168,9 +163,9 @@ def parse_back(rows: list[Row], page: int = 1) -> dict[str, ExtractedField]:
             g = m.groups()
             start_iso = _iso(g[0], g[1], g[2])
             if start_iso:
-                fields["valid_from"] = _field(start_iso, row.span(m.start(1), m.end(3)), page)
+                fields["valid_from"] = field_from(start_iso, row.span(m.start(1), m.end(3)), page)
             if g[6]:
-                fields["valid_until"] = _field("long_term", row.span(m.start(7), m.end(7)), page)
+                fields["valid_until"] = field_from("long_term", row.span(m.start(7), m.end(7)), page)
             else:
                 until = _iso(g[3], g[4], g[5])
                 if until:
@@ -178,7 +173,7 @@ def parse_back(rows: list[Row], page: int = 1) -> dict[str, ExtractedField]:
                     span = row.span(m.start(4), m.end(6))
                     if start_iso and not _plausible_term(start_iso, until):
                         conf = span.confidence * 0.6  # cards run 5, 10 or 20 years to the day
-                    fields["valid_until"] = _field(until, span, page, conf)
+                    fields["valid_until"] = field_from(until, span, page, conf)
 
     hit = _label_row(rows, "签发机关", validity_row)
     if hit:
@@ -190,7 +185,7 @@ def parse_back(rows: list[Row], page: int = 1) -> dict[str, ExtractedField]:
                 chars.extend(row.chars)
         span = _cjk_span(Span(chars))
         if span.chars:
-            fields["issuing_authority"] = _field(span.text, span, page)
+            fields["issuing_authority"] = field_from(span.text, span, page)
     return fields
 
 
