@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -82,7 +82,6 @@ def _answers(client: Redis) -> bool:
 @dataclass
 class Services:
     settings: Settings
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @cached_property
     def database_url(self) -> str:

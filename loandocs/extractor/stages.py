@@ -6,6 +6,8 @@ a page image is needed, e.g. to look for a seal); other pages are rendered and O
 
 from __future__ import annotations
 
+import re
+
 from loandocs.errors import InputError
 from loandocs.extractor import preprocess
 from loandocs.extractor.classify import classify_text
@@ -164,8 +166,6 @@ def classify_stage(work: Work) -> None:
 
 
 def _looks_tabular(part: Part) -> bool:
-    import re
-
     dated = sum(1 for r in part.rows if re.search(r"\d{4}[-/.]?\d{2}[-/.]?\d{2}", r.text))
     return dated >= 3
 

@@ -37,14 +37,7 @@ def validate(doc: DocumentResult, options: PipelineOptions) -> list[Check]:
         if problems:
             # Nothing recognisable on a poor image: ask for a better picture, not for
             # another document.
-            return [
-                make_check(
-                    "image_unreadable",
-                    False,
-                    reasons="、".join(QUALITY_ZH.get(r, r) for r in problems),
-                    reasons_en=", ".join(QUALITY_EN.get(r, r) for r in problems),
-                )
-            ]
+            return [_unreadable(problems, [])]
         return [make_check("wrong_document_type", False)]
     today = options.effective_application_date()
     f = {k: v.value for k, v in doc.fields.items() if v.value not in (None, "")}
@@ -77,16 +70,19 @@ def validate(doc: DocumentResult, options: PipelineOptions) -> list[Check]:
         # Blur or glare on their own are fine if everything was read well; with fields
         # missing or doubtful they are the likely reason and the applicant should retake it.
         reasons.extend(p for p in problems if p not in reasons)
-    checks.append(
-        make_check(
-            "image_unreadable",
-            not reasons,
-            missing,
-            reasons="、".join(QUALITY_ZH.get(r, r) for r in reasons),
-            reasons_en=", ".join(QUALITY_EN.get(r, r) for r in reasons),
-        )
-    )
+    checks.append(_unreadable(reasons, missing))
     return checks
+
+
+def _unreadable(reasons: list[str], fields: list[str]) -> Check:
+    """``image_unreadable``, failing when there are reasons, which its message names."""
+    return make_check(
+        "image_unreadable",
+        not reasons,
+        fields,
+        reasons="、".join(QUALITY_ZH.get(r, r) for r in reasons),
+        reasons_en=", ".join(QUALITY_EN.get(r, r) for r in reasons),
+    )
 
 
 def _front_checks(f: dict, doc: DocumentResult, today: dt.date, options: PipelineOptions) -> list[Check]:
