@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from loandocs import check_cmd
+from loandocs import admin_cmd, check_cmd
 from loandocs import worker_cmd
 from loandocs.errors import LoanDocsError
 
@@ -158,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
     check_cmd.add_parser(sub)
     worker_cmd.add_parser(sub)
+    admin_cmd.add_parser(sub)
     return parser
 
 

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     statement_min_days: int = 175
     statement_max_age_days: int = 30
 
+    retention_rejected_days: int = Field(default=180, ge=1, description="`loandocs erase --expired` erases rejected applications older than this.")
+
     def database_url_or_default(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'loandocs.db').resolve()}"
 

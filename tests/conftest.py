@@ -62,3 +62,13 @@ def database_url(request, tmp_path):
         return
     with pg_schema() as url:
         yield url
+
+
+def staff_token(services, role: str = "reviewer", name: str | None = None) -> str:
+    """A new bearer token of ``role`` in ``services``' database."""
+    from loandocs.store import access
+
+    with services.sessions() as session:
+        token, _ = access.create_token(session, role=role, name=name or f"test-{role}")
+        session.commit()
+    return token

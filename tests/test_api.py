@@ -15,6 +15,7 @@ from loandocs.api import create_app
 from loandocs.config import Settings
 from loandocs.services import Services
 from loandocs.worker.queue import DEFAULT_QUEUE
+from .conftest import staff_token
 
 ROOT = Path(__file__).resolve().parent.parent
 PDF = ROOT / "samples" / "financial" / "income_pdf_001.pdf"
@@ -35,7 +36,11 @@ def redis():
 
 def _client(tmp_path, database_url, **settings):
     services = Services(Settings(data_dir=tmp_path, redis_url=REDIS_URL, database_url=database_url, **settings))
-    return services, TestClient(create_app(services), raise_server_exceptions=False)
+    client = TestClient(create_app(services), raise_server_exceptions=False)
+    # These tests are about the API's behaviour, not who may call it (test_authorization.py):
+    # they act as a reviewer, who may call every route they use.
+    client.headers["Authorization"] = f"Bearer {staff_token(services)}"
+    return services, client
 
 
 @pytest.fixture
@@ -275,4 +280,4 @@ def test_extracted_documents_and_new_upload_after_supplement(api):
     assert r.status_code == 202, r.text
     body = api.get(f"/v1/applications/{app['id']}").json()
     assert body["status"] == "accepted"
-    assert (body["history"][-1]["actor"], body["history"][-1]["reason"]) == ("applicant", "new upload")
+    assert (body["history"][-1]["actor"], body["history"][-1]["reason"]) == ("test-reviewer", "new upload")

@@ -42,6 +42,8 @@ def _create(client) -> dict:
         "purpose": "装修", "application_date": "2026-11-29", "consent": {"agreed": True, "version": "2026-11"},
     })
     assert resp.status_code == 201, resp.text
+    # From here on the client is that applicant, with the token its creation returned.
+    client.headers["Authorization"] = f"Bearer {resp.json()['applicant_token']}"
     return resp.json()
 
 

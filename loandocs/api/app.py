@@ -3,14 +3,16 @@ ones built from the environment (``get_services()``); tests pass their own."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from loandocs import __version__
 from loandocs.api import errors
+from loandocs.api.auth import PUBLIC
 from loandocs.api.deps import ServicesDep
 from loandocs.api.limits import BodyLimit
+from loandocs.api.admin_routes import router as admin_router
 from loandocs.api.routes import router
 from loandocs.api.schemas import HealthOut
 from loandocs.services import Services, get_services
@@ -30,13 +32,15 @@ def create_app(services: Services | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes_of=lambda: app.state.services.settings.max_file_bytes)
     app.include_router(router)
+    app.include_router(admin_router)
 
-    @app.get("/healthz", response_model=HealthOut, tags=["ops"])
+    @app.get("/healthz", response_model=HealthOut, tags=["ops"], dependencies=[Depends(PUBLIC)])
     def healthz() -> HealthOut:
         return HealthOut(status="ok")
 
     @app.get("/readyz", response_model=HealthOut, tags=["ops"],
-             responses={503: {"model": HealthOut, "description": "database or Redis unavailable"}})
+             responses={503: {"model": HealthOut, "description": "database or Redis unavailable"}},
+             dependencies=[Depends(PUBLIC)])
     def readyz(services: ServicesDep):
         checks = {"database": _check(lambda: _ping_db(services)), "redis": _check(lambda: services.redis.ping())}
         ok = all(v == "ok" for v in checks.values())

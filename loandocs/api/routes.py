@@ -5,11 +5,15 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from fastapi import APIRouter, Query, Request, Response, UploadFile, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile, status
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loandocs.api import schemas as s
+from loandocs.api.auth import OWN_APPLICATION, OWN_DOCUMENT, PUBLIC, STAFF, Caller, record
+from loandocs.api.privacy import visible
 from loandocs.api.deps import ServicesDep, SessionDep
 from loandocs.api.errors import ApplicationClosed, ConsentMissing, UnknownLoanType, UnsupportedMediaType
 from loandocs.errors import ConfigError, FileTooLarge, InputError
@@ -26,10 +30,13 @@ router = APIRouter(prefix="/v1")
 CHUNK = 1024 * 1024
 CLOSED = frozenset({"approved", "rejected", "disbursed"})
 NOT_FOUND = {404: {"description": "not_found"}}
+# 401 without a token, 403 for a role that may not call the route.
+AUTH = {401: {"description": "auth_required, invalid_token"}, 403: {"description": "forbidden, csrf_failed"}}
 
 
 @router.post("/applications", status_code=status.HTTP_201_CREATED, response_model=s.ApplicationCreatedOut,
-             responses={422: {"description": "invalid_request, consent_required, unknown_loan_type"}})
+             responses={422: {"description": "invalid_request, consent_required, unknown_loan_type"}},
+             dependencies=[Depends(PUBLIC)])
 def create_application(body: s.ApplicationIn, request: Request, session: SessionDep) -> s.ApplicationCreatedOut:
     if not body.consent.agreed:
         raise ConsentMissing("consent.agreed must be true")
@@ -43,8 +50,10 @@ def create_application(body: s.ApplicationIn, request: Request, session: Session
         term_months=body.term_months, purpose=body.purpose, application_date=body.application_date,
         applicant_token_hash=token_hash,
     )
-    repo.record_consent(session, app.id, text_version=body.consent.version, channel="api",
-                        ip=request.client.host if request.client else None)
+    ip = request.client.host if request.client else None
+    repo.record_consent(session, app.id, text_version=body.consent.version, channel=body.consent.channel, ip=ip)
+    record(session, Caller(role="applicant", name=f"applicant:{app.id}", ip=ip), "create", "application",
+           app.id, app.id, consent_version=body.consent.version)
     return s.ApplicationCreatedOut(id=app.id, application_no=app.application_no, status=app.status,
                                    applicant_token=token)
 
@@ -62,10 +71,11 @@ def _read_bounded(upload: UploadFile, limit: int) -> tuple[bytes, str]:
 
 
 @router.post("/applications/{app_id}/documents", status_code=status.HTTP_202_ACCEPTED, response_model=s.UploadOut,
-             responses={**NOT_FOUND, 409: {"description": "consent_required, application_closed"},
+             responses={**NOT_FOUND, **AUTH, 409: {"description": "consent_required, application_closed"},
                         413: {"description": "file_too_large"}, 415: {"description": "unsupported_type"},
                         422: {"description": "empty_file, invalid_request"}})
-def upload_document(app_id: str, file: UploadFile, session: SessionDep, services: ServicesDep) -> s.UploadOut:
+def upload_document(app_id: str, file: UploadFile, session: SessionDep, services: ServicesDep,
+                    caller: Annotated[Caller, Depends(OWN_APPLICATION)]) -> s.UploadOut:
     app = repo.get_application(session, app_id)  # 404 before reading or storing anything
     if app.status in CLOSED:
         raise ApplicationClosed(f"application is {app.status}; no more documents are accepted")
@@ -79,8 +89,9 @@ def upload_document(app_id: str, file: UploadFile, session: SessionDep, services
     key = services.files.put(data)
     doc = repo.add_document(session, app_id, filename=file.filename or "upload", content_type=file.content_type,
                             size=len(data), sha256=sha, storage_key=key)
+    record(session, caller, "upload", "document", doc.id, app_id, size=len(data))
     if app.status == "needs_supplement":
-        repo.change_status(session, app_id, "accepted", actor="applicant", reason="new upload")
+        repo.change_status(session, app_id, "accepted", actor=caller.name, reason="new upload")
     session.commit()  # DESIGN: the database is the source of truth; commit before enqueueing
 
     try:
@@ -111,9 +122,11 @@ def _results(session: Session, doc: repo.DocumentRecord) -> tuple[int | None, li
     return ext.version, out
 
 
-@router.get("/applications/{app_id}", response_model=s.ApplicationOut, responses=NOT_FOUND)
-def get_application(app_id: str, session: SessionDep) -> s.ApplicationOut:
+@router.get("/applications/{app_id}", response_model=s.ApplicationOut, responses={**NOT_FOUND, **AUTH})
+def get_application(app_id: str, session: SessionDep,
+                    caller: Annotated[Caller, Depends(OWN_APPLICATION)]) -> s.ApplicationOut:
     app = repo.get_application(session, app_id)
+    record(session, caller, "read", "application", app_id, app_id)
     docs = repo.list_documents(session, app_id)
     owners: list[int] = []  # owners[k]: index into docs of the k-th extracted part
     parts: list[DocumentResult] = []
@@ -128,6 +141,7 @@ def get_application(app_id: str, session: SessionDep) -> s.ApplicationOut:
     result = assess(parts, app.loan_type, app.application_date, file_hashes=hashes, revalidate=bool(parts))
     by_doc: list[list[s.DocumentPartOut]] = [[] for _ in docs]
     for k, part in enumerate(result.documents):
+        part = visible(caller, part)
         by_doc[owners[k]].append(s.DocumentPartOut(doc_type=part.doc_type, pages=part.pages, fields=part.fields,
                                                    checks=part.checks))
     documents = [
@@ -147,9 +161,10 @@ def get_application(app_id: str, session: SessionDep) -> s.ApplicationOut:
     )
 
 
-@router.get("/applications", response_model=s.ApplicationListOut)
+@router.get("/applications", response_model=s.ApplicationListOut, responses=AUTH)
 def list_applications(
     session: SessionDep,
+    caller: Annotated[Caller, Depends(STAFF)],
     status_: str | None = Query(default=None, alias="status"),
     loan_type: str | None = None,
     limit: int = Query(default=50, ge=1, le=200),
@@ -165,10 +180,14 @@ def list_applications(
     rows = session.scalars(select(Application).where(*where)
                            .order_by(Application.created_at.desc(), Application.id).limit(limit).offset(offset))
     items = [s.ApplicationSummaryOut.model_validate(r, from_attributes=True) for r in rows]
+    record(session, caller, "list", "application", None, None, count=len(items))
     return s.ApplicationListOut(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/status/{application_no}", response_model=s.StatusOut, responses=NOT_FOUND)
+# Public: the applicant's lookup by number. It shows no personal data, only the status and
+# what to supplement.
+@router.get("/status/{application_no}", response_model=s.StatusOut, responses=NOT_FOUND,
+            dependencies=[Depends(PUBLIC)])
 def status_lookup(application_no: str, session: SessionDep) -> s.StatusOut:
     app = repo.get_application_by_no(session, application_no)
     # The supplement list stored with the application when it was moved to needs_supplement.
@@ -176,9 +195,10 @@ def status_lookup(application_no: str, session: SessionDep) -> s.StatusOut:
     return s.StatusOut(application_no=app.application_no, status=app.status, supplement=supplement)
 
 
-@router.get("/documents/{doc_id}/pages/{index}/{page}.jpg", responses={**NOT_FOUND, 200: {"content": {"image/jpeg": {}}}},
-            response_class=Response)
-def get_page_image(doc_id: str, index: int, page: int, session: SessionDep, services: ServicesDep) -> Response:
+@router.get("/documents/{doc_id}/pages/{index}/{page}.jpg",
+            responses={**NOT_FOUND, **AUTH, 200: {"content": {"image/jpeg": {}}}}, response_class=Response)
+def get_page_image(doc_id: str, index: int, page: int, session: SessionDep, services: ServicesDep,
+                   caller: Annotated[Caller, Depends(OWN_DOCUMENT)]) -> Response:
     """The page image that document ``index`` of this upload (0-based) was read from, for its
     ``page``-th page (1-based); every ``bbox`` of that document is in its pixels."""
     doc = repo.get_document(session, doc_id)
@@ -187,13 +207,16 @@ def get_page_image(doc_id: str, index: int, page: int, session: SessionDep, serv
     keys = (results[index].get("page_images") or []) if 0 <= index < len(results) else []
     if not 1 <= page <= len(keys):
         raise repo.NotFound(f"no page image {index}/{page} for document {doc_id}")
+    record(session, caller, "read", "page_image", doc_id, doc.application_id, index=index, page=page)
     return Response(services.files.get(keys[page - 1]), media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
-@router.get("/documents/{doc_id}", response_model=s.DocumentOut, responses=NOT_FOUND)
-def get_document(doc_id: str, session: SessionDep) -> s.DocumentOut:
+@router.get("/documents/{doc_id}", response_model=s.DocumentOut, responses={**NOT_FOUND, **AUTH})
+def get_document(doc_id: str, session: SessionDep, caller: Annotated[Caller, Depends(OWN_DOCUMENT)]) -> s.DocumentOut:
     doc = repo.get_document(session, doc_id)
     version, results = _results(session, doc)
+    results = [visible(caller, r) for r in results]
+    record(session, caller, "read", "document", doc_id, doc.application_id)
     return s.DocumentOut(id=doc.id, application_id=doc.application_id, filename=doc.filename, status=doc.status,
                          error_code=doc.error_code, error_message=doc.error_message, doc_type=doc.doc_type,
                          extraction_version=version, documents=results)

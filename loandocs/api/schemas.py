@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,7 @@ class _In(BaseModel):
 class ConsentIn(_In):
     agreed: bool = Field(description="must be true")
     version: str = Field(min_length=1, max_length=64, description="version of the consent text shown")
+    channel: Literal["api", "web", "app", "branch"] = Field(default="api", description="where consent was given")
 
 
 class ApplicationIn(_In):
@@ -128,3 +129,29 @@ class DocumentOut(BaseModel):
 class HealthOut(BaseModel):
     status: str
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    at: dt.datetime
+    actor: str
+    role: str
+    action: str
+    object_type: str
+    object_id: str | None
+    application_id: str | None
+    ip: str | None
+    detail: Any | None
+
+
+class AuditListOut(BaseModel):
+    items: list[AuditEventOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ErasedOut(BaseModel):
+    application_id: str
+    documents: int
+    files_removed: int
