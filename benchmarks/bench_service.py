@@ -32,8 +32,14 @@ ID_IMAGES = sorted((ROOT / "samples" / "idcards").glob("front_scan_*.jpg"))
 SMALL_PDF = ROOT / "samples" / "financial" / "income_pdf_001.pdf"
 
 
-def _req(method: str, url: str, body: bytes | None = None, ctype: str | None = None) -> dict:
-    req = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": ctype} if ctype else {})
+TOKENS: dict[str, str] = {}  # application id -> its applicant token
+
+
+def _req(method: str, url: str, body: bytes | None = None, ctype: str | None = None, token: str | None = None) -> dict:
+    headers = {"Content-Type": ctype} if ctype else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=body, method=method, headers=headers)
     with urllib.request.urlopen(req, timeout=120) as resp:
         return json.loads(resp.read())
 
@@ -41,7 +47,9 @@ def _req(method: str, url: str, body: bytes | None = None, ctype: str | None = N
 def create_app(base: str) -> str:
     body = {"applicant_name": "基准测试", "loan_type": "personal_consumer", "amount": 10000, "term_months": 12,
             "purpose": "benchmark", "consent": {"agreed": True, "version": "bench"}}
-    return _req("POST", base + "/v1/applications", json.dumps(body).encode(), "application/json")["id"]
+    out = _req("POST", base + "/v1/applications", json.dumps(body).encode(), "application/json")
+    TOKENS[out["id"]] = out["applicant_token"]
+    return out["id"]
 
 
 def upload(base: str, app_id: str, path: Path) -> float:
@@ -49,14 +57,15 @@ def upload(base: str, app_id: str, path: Path) -> float:
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n\r\n").encode()
     body += path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
     t0 = time.perf_counter()
-    _req("POST", f"{base}/v1/applications/{app_id}/documents", body, f"multipart/form-data; boundary={boundary}")
+    _req("POST", f"{base}/v1/applications/{app_id}/documents", body, f"multipart/form-data; boundary={boundary}",
+         TOKENS[app_id])
     return time.perf_counter() - t0
 
 
 def wait_all_done(base: str, app_ids: list[str], timeout: float = 1800) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
-        states = [d["status"] for a in app_ids for d in _req("GET", f"{base}/v1/applications/{a}")["documents"]]
+        states = [d["status"] for a in app_ids for d in _req("GET", f"{base}/v1/applications/{a}", token=TOKENS[a])["documents"]]
         if states and all(s in ("extracted", "failed") for s in states):
             return
         time.sleep(0.5)

@@ -28,13 +28,14 @@ def _post_json(url: str, body: dict) -> dict:
         return json.loads(resp.read())
 
 
-def _upload(url: str, path: Path) -> dict:
+def _upload(url: str, path: Path, token: str) -> dict:
     boundary = uuid.uuid4().hex
     body = (
         f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
         "Content-Type: application/octet-stream\r\n\r\n"
     ).encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}",
+                                                          "Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(req, timeout=60) as resp:
         return json.loads(resp.read())
 
@@ -65,20 +66,35 @@ def create_sample_application(base: str, samples: Path) -> dict:
     for rel in SAMPLE_FILES:
         path = samples / rel
         if path.is_file():
-            _upload(f"{base}/v1/applications/{app['id']}/documents", path)
+            _upload(f"{base}/v1/applications/{app['id']}/documents", path, app["applicant_token"])
     return app
+
+
+def demo_reviewer_token() -> str:
+    """A reviewer token for the demo, made directly in the database as `loandocs token create` would."""
+    from loandocs.services import get_services
+    from loandocs.store import access
+
+    with get_services().sessions() as session:
+        token, _ = access.create_token(session, role="reviewer", name="demo-reviewer", created_by="make run")
+        session.commit()
+    return token
 
 
 def _announce(base: str, samples: Path) -> None:
     try:
         _wait_healthy(base)
         app = create_sample_application(base, samples)
+        reviewer = demo_reviewer_token()
     except Exception as exc:  # the service still runs; say why there is no sample
         print(f"could not create the sample application: {exc}", file=sys.stderr, flush=True)
         return
     print(f"\nloandocs is running (data in {os.environ.get('LOANDOCS_DATA_DIR', './data')})")
     print(f"  OpenAPI            {base}/openapi.json")
     print(f"  sample application {base}/v1/applications/{app['id']}")
+    print(f"    as its applicant: Authorization: Bearer {app['applicant_token']}")
+    print(f"  reviewer token     {reviewer}")
+    print(f"    e.g. curl -H 'Authorization: Bearer {reviewer}' {base}/v1/applications")
     print(f"  status lookup      {base}/v1/status/{app['application_no']}")
     print("The worker reads the sample documents now; reload the application to see them. Ctrl-C stops.\n", flush=True)
 
