@@ -13,8 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from loandocs import admin_cmd, check_cmd
-from loandocs import worker_cmd
+from loandocs import admin_cmd, check_cmd, keys_cmd
+from loandocs import ops_cmd, worker_cmd
 from loandocs.errors import LoanDocsError
 
 EXIT_USAGE = 2
@@ -158,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
     check_cmd.add_parser(sub)
     worker_cmd.add_parser(sub)
+    ops_cmd.add_parsers(sub)
     admin_cmd.add_parser(sub)
+    keys_cmd.add_parser(sub)
     return parser
 
 

@@ -104,6 +104,8 @@ def run(host: str = "127.0.0.1", port: int = 8000, samples: str = "samples") -> 
 
     # The worker is its own process (as in production); it finds the embedded Redis that
     # the API starts because both are given the same data dir.
+    # A terminal, not a log collector: readable lines unless the operator asked for JSON.
+    os.environ.setdefault("LOANDOCS_LOG_FORMAT", "text")
     worker = subprocess.Popen([sys.executable, "-m", "loandocs.cli", "worker"], env=dict(os.environ))
     threading.Thread(target=_announce, args=(f"http://{host}:{port}", Path(samples)), daemon=True).start()
     try:

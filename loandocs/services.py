@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from loandocs.config import Settings, get_settings
 from loandocs.errors import ConfigError
-from loandocs.store import DocumentStore, default_url, make_engine, migrate, session_factory
+from loandocs.store import DocumentStore, crypto, default_url, make_engine, migrate, session_factory
+from loandocs.store.rekey import check_known_keys
 
 def _socket_path(folder: Path) -> Path:
     path = folder / "redis.sock"
@@ -88,9 +89,22 @@ class Services:
         return self.settings.database_url or default_url(self.settings.data_dir)
 
     @cached_property
+    def keyring(self) -> crypto.Cipher:
+        """AES-GCM keys for files and personal-data columns: LOANDOCS_ENCRYPTION_KEY, else the key
+        file (created 0600 on first run). Tests may set an ``IdentityCipher`` before first use."""
+        return crypto.load_keyring(
+            self.settings.encryption_key.get_secret_value() if self.settings.encryption_key else None,
+            self.settings.encryption_key_file_or_default(),
+        )
+
+    @cached_property
     def engine(self):
         engine = make_engine(self.database_url)
-        migrate(engine)
+        # Bound to this engine, and installed for code that builds its own engine from the URL.
+        crypto.bind_keyring(engine, self.keyring)
+        crypto.install_keyring(self.keyring)
+        migrate(engine)  # 0003 encrypts rows left in clear by older versions: it needs the keys
+        check_known_keys(engine, self.keyring)
         return engine
 
     @cached_property
@@ -99,7 +113,7 @@ class Services:
 
     @cached_property
     def files(self) -> DocumentStore:
-        return DocumentStore(self.settings.data_dir)
+        return DocumentStore(self.settings.data_dir, cipher=self.keyring)
 
     @cached_property
     def redis(self) -> Redis:

@@ -14,6 +14,15 @@ SAMPLES = ROOT / "samples" / "idcards"
 SAMPLE_DATE = dt.date(2026, 11, 29)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _test_keyring():
+    """Encrypted columns need a keyring. ``Services`` binds its own to its engine; tests that use
+    the store directly (``db.migrate(url)``, ``make_engine``) get this throwaway one."""
+    from loandocs.store import crypto
+
+    crypto.install_keyring(crypto.Keyring.generate())
+
+
 @pytest.fixture(scope="session")
 def engine():
     return get_engine()

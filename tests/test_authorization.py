@@ -42,7 +42,31 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/v1/documents/{doc_id}"): "own_document",
     ("GET", "/v1/documents/{doc_id}/pages/{index}/{page}.jpg"): "own_document",
     ("GET", "/v1/audit"): "admin",
+    ("GET", "/metrics"): "admin",
     ("DELETE", "/v1/applications/{app_id}"): "admin",
+    # Reviewer API (review_routes.py) and the applicant page's progress poll.
+    ("GET", "/v1/review/queue"): "staff",
+    ("GET", "/v1/applications/{app_id}/actions"): "staff",
+    ("POST", "/v1/applications/{app_id}/claim"): "reviewer",
+    ("POST", "/v1/applications/{app_id}/decision"): "reviewer",
+    ("POST", "/v1/applications/{app_id}/supplement-request"): "reviewer",
+    ("POST", "/v1/applications/{app_id}/disbursement"): "reviewer",
+    ("GET", "/v1/documents/{doc_id}/corrections"): "staff",
+    ("POST", "/v1/documents/{doc_id}/corrections"): "reviewer",
+    ("GET", "/v1/applications/{app_id}/progress"): "own_application",
+    # Web pages (api/web/).
+    ("GET", "/review/login"): "public",
+    ("POST", "/review/login"): "public",
+    ("POST", "/review/logout"): "page:staff",
+    ("GET", "/review"): "page:staff",
+    ("GET", "/review/applications/{app_id}"): "page:staff",
+    ("GET", "/apply"): "public",
+    ("POST", "/apply"): "public",
+    ("GET", "/apply/login"): "public",
+    ("POST", "/apply/login"): "public",
+    ("GET", "/apply/status"): "public",
+    ("GET", "/apply/{app_id}"): "page:own_application",
+    ("POST", "/apply/{app_id}/logout"): "page:own_application",
 }
 
 RULE_OBJECTS = {

@@ -218,7 +218,7 @@ def test_document_status_and_stuck_documents(session):
 # -- file store -----------------------------------------------------------------------------
 
 class _XorCipher:
-    def encrypt(self, data: bytes) -> bytes:
+    def encrypt(self, data: bytes, aad: bytes = b"") -> bytes:
         return bytes(b ^ 0x5A for b in data)
 
     decrypt = encrypt

@@ -11,9 +11,14 @@ from loandocs import __version__
 from loandocs.api import errors
 from loandocs.api.auth import PUBLIC
 from loandocs.api.deps import ServicesDep
-from loandocs.api.limits import BodyLimit
+from loandocs.api.limits import FORM_LIMITS, BodyLimit, RequestGuard
+from loandocs.api.ratelimit import RateLimit
+from loandocs.api.metrics import router as metrics_router
+from loandocs.api.requestid import RequestId
 from loandocs.api.admin_routes import router as admin_router
+from loandocs.api.review_routes import router as review_router
 from loandocs.api.routes import router
+from loandocs.api import web
 from loandocs.api.schemas import HealthOut
 from loandocs.services import Services, get_services
 
@@ -27,12 +32,21 @@ def create_app(services: Services | None = None) -> FastAPI:
         # only the OpenAPI document itself is served.
         docs_url=None,
         redoc_url=None,
+        form_limits=FORM_LIMITS,
     )
     app.state.services = services or get_services()
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes_of=lambda: app.state.services.settings.max_file_bytes)
+    # Before the body is read: a flood is refused without taking in its uploads.
+    app.add_middleware(RateLimit, settings_of=lambda: app.state.services.settings,
+                       redis_of=lambda: app.state.services.redis)
+    app.add_middleware(RequestGuard)  # header limits, nosniff on every response
+    app.add_middleware(RequestId)  # added last = outermost: the id covers the whole request
     app.include_router(router)
     app.include_router(admin_router)
+    app.include_router(review_router)
+    web.install(app)  # /review and /apply pages, /static
+    app.include_router(metrics_router)
 
     @app.get("/healthz", response_model=HealthOut, tags=["ops"], dependencies=[Depends(PUBLIC)])
     def healthz() -> HealthOut:

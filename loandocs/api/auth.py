@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from loandocs.api.deps import SessionDep
 from loandocs.api.errors import ApiError
@@ -108,7 +109,11 @@ async def get_caller(request: Request, session: SessionDep) -> Caller:
         via_cookie = True
         if not token:
             return Caller(role="anonymous", name="anonymous", ip=ip)
-    ident = access.identify(session, token)
+    # In the thread pool, not on the event loop: this is the request's first query, and on
+    # SQLite it waits for the write lock (BEGIN IMMEDIATE). Waiting on the loop would stop the
+    # request holding the lock from ever finishing (its commit runs via the loop): a deadlock
+    # until the busy timeout, seen as "database is locked" when a page polls during an upload.
+    ident = await run_in_threadpool(access.identify, session, token)
     if ident is None:
         if via_cookie:  # a stale cookie: treated as signed out, so pages can send to the login
             return Caller(role="anonymous", name="anonymous", ip=ip)

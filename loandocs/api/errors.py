@@ -88,6 +88,10 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
+    if exc.status_code == 400:  # Starlette's form parser: too many parts, bad multipart framing
+        from loandocs.api.limits import multipart_code
+
+        code = multipart_code(str(exc.detail)) or code
     return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
 
 

@@ -18,7 +18,8 @@ from loandocs.api.deps import ServicesDep, SessionDep
 from loandocs.api.errors import ApplicationClosed, ConsentMissing, UnknownLoanType, UnsupportedMediaType
 from loandocs.errors import ConfigError, FileTooLarge, InputError
 from loandocs.extractor.assessment import assess, load_checklist
-from loandocs.extractor.loading import sniff_type
+from loandocs.api.filenames import MIME_TYPES, safe_filename
+from loandocs.extractor.loading import check_file
 from loandocs.models import DocumentResult
 from loandocs.store import repository as repo
 from loandocs.store.tables import Application, Document
@@ -73,7 +74,10 @@ def _read_bounded(upload: UploadFile, limit: int) -> tuple[bytes, str]:
 @router.post("/applications/{app_id}/documents", status_code=status.HTTP_202_ACCEPTED, response_model=s.UploadOut,
              responses={**NOT_FOUND, **AUTH, 409: {"description": "consent_required, application_closed"},
                         413: {"description": "file_too_large"}, 415: {"description": "unsupported_type"},
-                        422: {"description": "empty_file, invalid_request"}})
+                        422: {"description": "empty_file, invalid_request, corrupt_file, too_many_pixels, too_many_pages, "
+                                              "page_too_large, too_many_objects, too_complex, encrypted_pdf, no_pages"},
+                        400: {"description": "too_many_parts, invalid_multipart, field_too_large"},
+                        429: {"description": "rate_limited"}})
 def upload_document(app_id: str, file: UploadFile, session: SessionDep, services: ServicesDep,
                     caller: Annotated[Caller, Depends(OWN_APPLICATION)]) -> s.UploadOut:
     app = repo.get_application(session, app_id)  # 404 before reading or storing anything
@@ -81,13 +85,15 @@ def upload_document(app_id: str, file: UploadFile, session: SessionDep, services
         raise ApplicationClosed(f"application is {app.status}; no more documents are accepted")
     data, sha = _read_bounded(file, services.settings.max_file_bytes)
     try:
-        sniff_type(data)  # by content, never by name or declared type
+        # By content, never by name or declared type; every loader limit and decodability
+        # too, so a bad file is refused here (4xx + code), not later by a worker.
+        kind = check_file(data, services.settings.pipeline_options().limits)
     except InputError as exc:
         if exc.code == "unsupported_type":
             raise UnsupportedMediaType(exc.message) from None
         raise
     key = services.files.put(data)
-    doc = repo.add_document(session, app_id, filename=file.filename or "upload", content_type=file.content_type,
+    doc = repo.add_document(session, app_id, filename=safe_filename(file.filename), content_type=MIME_TYPES[kind],
                             size=len(data), sha256=sha, storage_key=key)
     record(session, caller, "upload", "document", doc.id, app_id, size=len(data))
     if app.status == "needs_supplement":

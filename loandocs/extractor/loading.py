@@ -3,17 +3,25 @@
 Every bad input ends as an ``InputError`` with a stable code (see ``loandocs.errors``); no
 other exception leaves ``load_file`` for any bytes, because a worker must survive any upload.
 The type comes from magic bytes only: file names and client MIME types are not trusted.
-Limits (bytes, pixels, pages, page size) are checked from headers before anything is decoded.
+Limits (bytes, pixels, pages, page size) are checked from headers before anything is decoded;
+PDF structure (objects, inflated drawing operators, forms that draw themselves) is estimated
+from the raw bytes by ``pdfscan`` before PDFium or pdfminer parses anything.
+
+Polyglots (one file that is valid as two formats: a JPEG that is also a ZIP, HTML before a
+PDF header) are decoded as the one type the first bytes name, by that type's decoder only; a
+PDF whose leading junk looks like markup or another format is refused as ``unsupported_type``.
+The original bytes are never served back (page images are re-encoded from decoded pixels).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import threading
 import warnings
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Literal
+from typing import Callable, Literal, TypeVar
 
 import numpy as np
 import pypdfium2 as pdfium
@@ -22,7 +30,9 @@ from PIL import Image, ImageOps
 
 from loandocs.errors import FileTooLarge, InputError
 from loandocs.extractor.options import Limits
+from loandocs.extractor.pdfscan import scan_pdf
 
+T = TypeVar("T")
 FileKind = Literal["jpeg", "png", "webp", "tiff", "bmp", "pdf", "heic"]
 
 # PDFium keeps global state and is not thread-safe, even across documents. Every pdfium call
@@ -43,6 +53,14 @@ _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b
                 b"mif1", b"msf1"}
 # BMP info-header sizes (core, v1..v5): "BM" alone is too weak a signature.
 _BMP_DIB_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
+# Before "%PDF-" readers tolerate junk (mail headers, a BOM); markup or another format's
+# signature there makes the file a polyglot that a browser could take for HTML.
+_PDF_PREFIX_REFUSED = re.compile(rb"<\s*[!?/A-Za-z]|^(?:PK\x03\x04|GIF8|\x7fELF|MZ)")
+# Progressive JPEG encoders write about ten scans. Each scan walks every block of the image
+# again, so a file of tiny scans over a large image (~75 bytes each) costs seconds per
+# hundred scans: measured 18 s for 5,000 scans of a 49 MP image. Counted as FF DA anywhere in
+# the file, an upper bound (entropy-coded data cannot hold it unstuffed).
+MAX_JPEG_SCANS = 64
 
 
 @dataclass
@@ -77,7 +95,8 @@ def sniff_type(data: bytes) -> FileKind:
     if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
         return "heic"
     # The PDF spec and real readers accept junk before the header within the first 1 KiB.
-    if b"%PDF-" in data[:1024]:
+    at = data.find(b"%PDF-", 0, 1024)
+    if at >= 0 and not _PDF_PREFIX_REFUSED.search(data[:at]):
         return "pdf"
     raise InputError(
         "Unsupported file type; upload a JPEG, PNG, WebP, TIFF, BMP, HEIC image or a PDF",
@@ -94,6 +113,28 @@ def load_file(data: bytes, limits: Limits, *, pdf_dpi: int = 200, render_pdf: bo
     later."""
     if pdf_dpi <= 0:  # a caller bug, not a bad upload
         raise ValueError("pdf_dpi must be positive")
+    kind = _kind(data, limits)
+    if kind == "pdf":
+        pages = _guarded(kind, lambda: _scan_and_load_pdf(data, limits, pdf_dpi, render_pdf))
+    else:
+        pages = _guarded(kind, lambda: _load_image(data, kind, limits))
+    return LoadedFile(kind=kind, page_count=len(pages), pages=pages)
+
+
+def check_file(data: bytes, limits: Limits) -> FileKind:
+    """Everything ``load_file`` refuses, refused at upload time, at a fraction of its cost: the
+    type by content, every limit, and whether the file decodes. PDFs: the structure scan,
+    PDFium opening the file and every page's size, without rendering. Images: decoded but not
+    converted, a JPEG at 1/8 scale (libjpeg still reads every scan, so damage shows)."""
+    kind = _kind(data, limits)
+    if kind == "pdf":
+        _guarded(kind, lambda: _scan_and_load_pdf(data, limits, 72, False))
+    else:
+        _guarded(kind, lambda: _load_image(data, kind, limits, convert=False))
+    return kind
+
+
+def _kind(data: bytes, limits: Limits) -> FileKind:
     if not data:
         raise InputError("The file is empty", code="empty_file")
     if len(data) > limits.max_file_bytes:
@@ -104,19 +145,26 @@ def load_file(data: bytes, limits: Limits, *, pdf_dpi: int = 200, render_pdf: bo
     kind = sniff_type(data)
     if kind == "heic":
         _register_heif()
+    if kind == "jpeg" and (scans := data.count(b"\xff\xda")) > MAX_JPEG_SCANS:
+        raise InputError(f"The JPEG has {scans} scans; more than {MAX_JPEG_SCANS} cannot be decoded safely",
+                         code="too_complex", scans=scans, limit=MAX_JPEG_SCANS)
+    return kind
+
+
+def _guarded(kind: str, work: Callable[[], T]) -> T:
     try:
-        if kind == "pdf":
-            pages = _load_pdf(data, limits, pdf_dpi, render_pdf)
-        else:
-            pages = _load_image(data, kind, limits)
+        return work()
     except InputError:
         raise
+    except Image.DecompressionBombError as exc:  # raised by a later frame or by load()
+        raise InputError("Image has too many pixels to be processed safely", code="too_many_pixels") from exc
+    except RecursionError as exc:
+        raise InputError("The file is nested too deeply to be decoded", code="too_complex") from exc
     except Exception as exc:  # MemoryError included: one bad file must not take the worker down
         raise InputError(
             f"The {kind.upper()} file is damaged or cannot be decoded", code="corrupt_file",
             reason=f"{type(exc).__name__}: {exc}"[:300],
         ) from exc
-    return LoadedFile(kind=kind, page_count=len(pages), pages=pages)
 
 
 # --------------------------------------------------------------------------------- images
@@ -166,14 +214,14 @@ def _open_image(data: bytes, kind: str) -> Image.Image:
         ) from exc
 
 
-def _load_image(data: bytes, kind: str, limits: Limits) -> list[LoadedPage]:
+def _load_image(data: bytes, kind: str, limits: Limits, *, convert: bool = True) -> list[LoadedPage]:
     im = _open_image(data, kind)
     try:
         # Only TIFF frames are pages; animated PNG/WebP and HEIC sequences give the first image.
-        n_frames = getattr(im, "n_frames", 1) if kind == "tiff" else 1
+        n_frames = _tiff_frames(im, limits.max_pages) if kind == "tiff" else 1
         if n_frames > limits.max_pages:
             raise InputError(
-                f"Image has {n_frames} pages; the limit is {limits.max_pages}",
+                f"Image has more than {limits.max_pages} pages; the limit is {limits.max_pages}",
                 code="too_many_pages", pages=n_frames, limit=limits.max_pages,
             )
         pages = []
@@ -181,11 +229,27 @@ def _load_image(data: bytes, kind: str, limits: Limits) -> list[LoadedPage]:
             if i:
                 im.seek(i)
             _check_pixels(im.size, limits)  # header size, before the frame is decoded
+            if not convert and kind == "jpeg":
+                im.draft("RGB", (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
             im.load()  # raises on truncated data: LOAD_TRUNCATED_IMAGES stays off
-            pages.append(LoadedPage(number=i + 1, image=_to_bgr(_orient(im))))
+            pages.append(LoadedPage(number=i + 1, image=_to_bgr(_orient(im)) if convert else None))
         return pages
     finally:
         im.close()
+
+
+def _tiff_frames(im: Image.Image, limit: int) -> int:
+    """Frames counted one IFD at a time up to ``limit`` + 1: Pillow's ``n_frames`` walks every
+    IFD first, and 25 MB of tiny IFDs is a few hundred thousand of them."""
+    n = 1
+    try:
+        while n <= limit:
+            im.seek(n)
+            n += 1
+    except EOFError:
+        pass
+    im.seek(0)
+    return n
 
 
 def _orient(im: Image.Image) -> Image.Image:
@@ -245,6 +309,11 @@ def render_pdf_pages(data: bytes, limits: Limits, numbers: set[int], *, dpi: int
         raise InputError("The PDF file is damaged or cannot be rendered", code="corrupt_file",
                          reason=f"{type(exc).__name__}: {exc}"[:300]) from exc
     return {p.number: p for p in pages if p.image is not None}
+
+
+def _scan_and_load_pdf(data: bytes, limits: Limits, dpi: int, which: bool | set[int]) -> list[LoadedPage]:
+    scan_pdf(data, limits)  # before PDFium parses anything: see pdfscan
+    return _load_pdf(data, limits, dpi, which)
 
 
 def _load_pdf(data: bytes, limits: Limits, dpi: int, which: bool | set[int] = True) -> list[LoadedPage]:
@@ -328,4 +397,5 @@ def _fit_scale(w: float, h: float, scale: float, max_pixels: int) -> float:
     return scale
 
 
-__all__ = ["FileKind", "LoadedFile", "LoadedPage", "PDFIUM_LOCK", "load_file", "render_pdf_pages", "sniff_type"]
+__all__ = ["FileKind", "LoadedFile", "LoadedPage", "PDFIUM_LOCK", "check_file", "load_file", "render_pdf_pages",
+           "sniff_type"]

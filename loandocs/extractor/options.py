@@ -15,6 +15,11 @@ class Limits(BaseModel):
     max_pixels: int = 60_000_000  # per image / rendered page; guards decompression bombs
     max_pages: int = 50
     max_page_points: float = 5000.0  # PDF page side in points (1/72 in); ~1.76 m
+    # PDF structure, estimated from the raw bytes before parsing (extractor/pdfscan.py): real
+    # statements have a few hundred objects and tens of KB of drawing operators per page.
+    max_pdf_objects: int = 100_000
+    max_pdf_page_content_bytes: int = 1024 * 1024  # inflated operators per page, forms expanded
+    max_pdf_content_bytes: int = 8 * 1024 * 1024  # the same, all pages together
 
 
 class OcrOptions(BaseModel):

@@ -21,6 +21,9 @@ def normalize_url(url: str) -> str:
 
 def make_engine(url: str, **kwargs: object) -> Engine:
     url = normalize_url(url)
+    # Error messages would otherwise quote the statement's values (names, ID numbers) into logs,
+    # document error messages and rq's stored exceptions.
+    kwargs.setdefault("hide_parameters", True)
     if make_url(url).get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)  # survive database restarts in long-lived workers
         return create_engine(url, **kwargs)
@@ -81,9 +84,22 @@ def migrate(url: str | Engine, revision: str = "head") -> None:
     engine = url if isinstance(url, Engine) else make_engine(url)
     cfg = alembic_config()
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn  # env.py runs on this connection
-            command.upgrade(cfg, revision)
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # Batch migrations rebuild a SQLite table (copy, drop, rename); with foreign keys
+                # on, dropping a parent table cascade-deletes its children's rows. The pragma is
+                # ignored inside a transaction, so it goes to the raw connection before BEGIN.
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn  # env.py runs on this connection
+                    command.upgrade(cfg, revision)
+                    if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                        raise RuntimeError("migration left rows whose foreign keys point nowhere")
+            finally:
+                if sqlite:
+                    conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
     finally:
         if engine is not url:
             engine.dispose()

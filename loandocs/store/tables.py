@@ -2,6 +2,8 @@
 
 The schema itself is created by the Alembic revisions in ``migrations/``; these classes must
 stay in step with them (``tests/test_store.py`` compares the two on SQLite and PostgreSQL).
+Personal data is in ``EncryptedText``/``EncryptedJSON`` columns (``crypto``; revision 0003):
+they cannot be compared or searched in SQL.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, Numeric
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from loandocs.store.crypto import EncryptedJSON, EncryptedText
 
 # Plain JSON on SQLite, JSONB on PostgreSQL (indexable, compact); both load to Python objects.
 JsonType = JSON().with_variant(JSONB(), "postgresql")
@@ -66,15 +70,16 @@ class Application(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     application_no: Mapped[str] = mapped_column(String(32))
-    applicant_name: Mapped[str] = mapped_column(String(200))
+    applicant_name: Mapped[str] = mapped_column(EncryptedText("applications.applicant_name"))
     loan_type: Mapped[str] = mapped_column(String(64))
     amount: Mapped[Decimal] = mapped_column(Money)
     term_months: Mapped[int] = mapped_column(Integer)
     purpose: Mapped[str] = mapped_column(Text, default="")
     application_date: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(32), index=True)
-    review_opinion: Mapped[str | None] = mapped_column(Text)
-    supplement_requirements: Mapped[Any | None] = mapped_column(JsonType)
+    review_opinion: Mapped[str | None] = mapped_column(EncryptedText("applications.review_opinion"))
+    # Findings quote dates read from the documents (expiry, issue date, age): personal data too.
+    supplement_requirements: Mapped[Any | None] = mapped_column(EncryptedJSON("applications.supplement_requirements"))
     disbursement_date: Mapped[dt.date | None] = mapped_column(Date)
     disbursement_amount: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -91,7 +96,7 @@ class Consent(Base):
     text_version: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(32))
     agreed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
-    ip: Mapped[str | None] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(EncryptedText("consents.ip"))
 
 
 class Document(Base):
@@ -103,7 +108,7 @@ class Document(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
-    filename: Mapped[str] = mapped_column(String(255))
+    filename: Mapped[str] = mapped_column(EncryptedText("documents.filename"))  # often the person's name
     content_type: Mapped[str | None] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
@@ -125,7 +130,8 @@ class Extraction(Base):
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     extractor_version: Mapped[str] = mapped_column(String(64))
-    result: Mapped[Any] = mapped_column(JsonType)  # list of DocumentResult dicts
+    # List of DocumentResult dicts: names, ID numbers, addresses, accounts, transactions.
+    result: Mapped[Any] = mapped_column(EncryptedJSON("extractions.result"))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -137,8 +143,8 @@ class FieldCorrection(Base):
     # Which of the file's documents the field belongs to; NULL = every one (single-document files).
     doc_type: Mapped[str | None] = mapped_column(String(32))
     field: Mapped[str] = mapped_column(String(64))
-    value: Mapped[Any | None] = mapped_column(JsonType)
-    reason: Mapped[str] = mapped_column(Text, default="")
+    value: Mapped[Any | None] = mapped_column(EncryptedJSON("field_corrections.value"))
+    reason: Mapped[str] = mapped_column(EncryptedText("field_corrections.reason"), default="")  # free text
     corrected_by: Mapped[str] = mapped_column(String(200))
     corrected_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -151,7 +157,8 @@ class StatusHistory(Base):
     from_status: Mapped[str | None] = mapped_column(String(32))
     to_status: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(200))
-    reason: Mapped[str] = mapped_column(Text, default="")
+    # Encrypted: reviewers' opinions and disbursement amounts are written here as the reason.
+    reason: Mapped[str] = mapped_column(EncryptedText("status_history.reason"), default="")
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -9,15 +9,18 @@ worker) costs time, never correctness.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
-from loandocs.errors import LoanDocsError
+from loandocs.errors import ConfigError, LoanDocsError
 from loandocs.models import DocumentResult
 from loandocs.store import repository as repo
+from loandocs.worker import metrics as m
 
 log = logging.getLogger(__name__)
 
 ACTOR = "system:worker"
+REPROCESS_ACTOR = "reprocess"  # status changes caused by ``loandocs reprocess`` are recorded as this
 # Documents still on their way: the application is judged only when none is left, so an
 # application is not sent to needs_supplement for a material that is merely still in the queue.
 PENDING = ("received", "queued", "processing")
@@ -44,15 +47,26 @@ def _extractor_version() -> str:
     return __version__
 
 
-def process_document(document_id: str) -> str:
+def _queue_name() -> str:
+    from rq import get_current_job
+
+    job = get_current_job()
+    return (job.origin if job is not None else None) or "direct"
+
+
+def process_document(document_id: str, run: str | None = None) -> str:
     """Extract one document and re-assess its application. Returns the document's new status.
 
     A file that cannot be read is a finished job (document ``failed`` with the file's error
     code); only operator trouble (OCR engine, database, storage) raises and is retried.
+    ``run`` names the re-processing run that enqueued the job: status changes it causes are
+    recorded with actor ``reprocess`` and the run as the reason.
     """
     from loandocs.extractor import Pipeline
     from loandocs.extractor.assessment import options_for
 
+    started = time.perf_counter()
+    recorder = m.Recorder()
     services = _services()
     with services.sessions.begin() as s:
         try:
@@ -66,6 +80,10 @@ def process_document(document_id: str) -> str:
     try:
         data = services.files.get(doc.storage_key)
     except LoanDocsError as exc:  # stored_file_missing / stored_file_corrupt: no retry will help
+        if exc.code == "encryption_key_unknown" or isinstance(exc, ConfigError):
+            # An operator problem on this machine (a key not copied here yet), not a bad file:
+            # raise, so rq retries it, maybe on another worker, instead of failing the document.
+            raise
         results = [DocumentResult(file=doc.filename, error=exc.to_dict())]
     else:
         base = services.settings.pipeline_options().model_copy(update={"application_date": app.application_date})
@@ -73,18 +91,45 @@ def process_document(document_id: str) -> str:
         results, images = Pipeline(options, engine=_engine(options)).extract_with_images(data, doc.filename)
         _store_page_images(services, results, images)
 
+    first = results[0] if results else DocumentResult(file=doc.filename, error={"code": "no_documents", "message": "nothing found"})
+    code = str(first.error.get("code", "corrupt_file")) if first.error else None
     with services.sessions.begin() as s:
         repo.add_extraction(s, document_id, results, extractor_version=_extractor_version())
-        first = results[0] if results else DocumentResult(file=doc.filename, error={"code": "no_documents", "message": "nothing found"})
-        if first.error:
-            repo.set_document_status(s, document_id, "failed", error_code=str(first.error.get("code", "corrupt_file")),
+        if code is not None:
+            repo.set_document_status(s, document_id, "failed", error_code=code,
                                      error_message=str(first.error.get("message", ""))[:500])
             status = "failed"
         else:
             repo.set_document_status(s, document_id, "extracted", doc_type=first.doc_type)
             status = "extracted"
-        reassess(s, doc.application_id)
+        t0 = time.perf_counter()
+        if run:
+            reassess(s, doc.application_id, actor=REPROCESS_ACTOR, note=f"re-processing run {run}")
+        else:
+            reassess(s, doc.application_id)
+        recorder.observe(m.STAGES, time.perf_counter() - t0, "assess")
+    _record(recorder, results, status, code, started)
+    recorder.flush(services.redis)
+    log.info("document %s %s", document_id, status, extra={"document_id": document_id, "status": status,
+                                                            "error_code": code, "run": run})
     return status
+
+
+def _record(recorder: m.Recorder, results: list[DocumentResult], status: str, code: str | None, started: float) -> None:
+    queue = _queue_name()
+    recorder.inc(m.JOBS, queue, status)
+    if code is not None:
+        recorder.inc(m.FAILURES, code)
+    if results:
+        recorder.stage_timings(results[0].timings_ms)  # one file, one run: every part shares the timings
+    for r in results:
+        if r.error:
+            continue
+        recorder.inc(m.DOCUMENTS, r.doc_type or "unknown")
+        for c in r.checks:
+            if not c.ok:
+                recorder.inc(m.CHECKS, c.code, c.severity)
+    recorder.observe(m.JOB_DURATION, time.perf_counter() - started, queue)
 
 
 def _store_page_images(services, results: list[DocumentResult], images: list) -> None:
@@ -122,9 +167,17 @@ def application_documents(s, app_id: str) -> tuple[list[DocumentResult], list[st
     return documents, hashes
 
 
-def reassess(s, app_id: str) -> str | None:
+def reassess(s, app_id: str, *, actor: str = ACTOR, note: str = "") -> str | None:
     """Move the application once all its documents are done. Returns the new status, or None
-    when nothing moved (documents still pending, or the application is past collection)."""
+    when nothing moved (documents still pending, or the application is past collection).
+
+    Re-processing (``actor="reprocess"``) may also settle a ``needs_supplement`` application:
+    when the new extractions complete it, it goes back through ``accepted`` to ``collected``,
+    each step recorded with ``note`` (the run) as the reason; when it still needs supplementing,
+    only the list of what to supplement is brought up to date. ``collected`` and later states
+    are left alone: the transition table has no way back from them, and they are the
+    reviewer's (who sees the new extraction and its checks).
+    """
     from loandocs.extractor.assessment import assess
 
     # Lock the application row first (PostgreSQL), *then* count pending documents: of two
@@ -132,49 +185,90 @@ def reassess(s, app_id: str) -> str | None:
     # first one's commit, so exactly one of them decides. (_app is the repository's own helper.)
     repo.lock_application(s, app_id)
     app = repo.get_application(s, app_id)
-    if app.status not in ("submitted", "accepted"):
+    reopen = actor == REPROCESS_ACTOR and app.status == "needs_supplement"
+    if app.status not in ("submitted", "accepted") and not reopen:
+        if actor == REPROCESS_ACTOR:
+            log.info("application %s is %s: re-processing leaves its status alone", app_id, app.status)
         return None  # needs_supplement goes back to accepted on a new upload (API); later states are the reviewer's
     if any(d.status in PENDING for d in repo.list_documents(s, app_id)):
         return None
     documents, hashes = application_documents(s, app_id)
     result = assess(documents, app.loan_type, app.application_date, file_hashes=hashes, revalidate=True)
-    if app.status == "submitted":
-        repo.change_status(s, app_id, "accepted", ACTOR, "documents received")
+
+    def why(text: str) -> str:
+        return f"{note}: {text}" if note else text
+
+    supplement = [f.model_dump(mode="json") for f in result.supplement]
+    if reopen:
+        if result.status != "collected":
+            repo.set_supplement_requirements(s, app_id, supplement)
+            return None
+        repo.change_status(s, app_id, "accepted", actor, why("re-assessed after re-processing"))
+    elif app.status == "submitted":
+        repo.change_status(s, app_id, "accepted", actor, why("documents received"))
     codes = sorted({f.code for f in result.supplement})
     if result.status == "collected":
-        repo.change_status(s, app_id, "collected", ACTOR, f"completeness {result.completeness}")
+        repo.change_status(s, app_id, "collected", actor, why(f"completeness {result.completeness}"))
     else:
-        repo.change_status(s, app_id, "needs_supplement", ACTOR, ",".join(codes) or "incomplete")
-    repo.set_supplement_requirements(s, app_id, [f.model_dump(mode="json") for f in result.supplement])
+        repo.change_status(s, app_id, "needs_supplement", actor, why(",".join(codes) or "incomplete"))
+    repo.set_supplement_requirements(s, app_id, supplement)
     return result.status
 
 
-def error_code(value: BaseException | None) -> str:
-    if isinstance(value, LoanDocsError):
-        return value.code
+def _timeout_in(value: BaseException | None) -> BaseException | None:
     from rq.timeouts import JobTimeoutException
 
-    if isinstance(value, JobTimeoutException):
+    # The job timeout fires wherever the job happens to be; code that wraps errors (the OCR
+    # engine turns any exception into ocr_failed) must not hide that the job ran out of time.
+    cause, depth = value, 0
+    while cause is not None and depth < 10:
+        if isinstance(cause, JobTimeoutException):
+            return cause
+        cause, depth = cause.__cause__ or cause.__context__, depth + 1
+    return None
+
+
+def error_code(value: BaseException | None) -> str:
+    if _timeout_in(value) is not None:
         return "processing_timeout"
+    if isinstance(value, LoanDocsError):
+        return value.code
     return "internal_error"
+
+
+def error_message(value: BaseException | None, code: str) -> str:
+    """The error kept on the document: the timeout's own words when the job ran out of time,
+    else the exception's message (first line: some libraries put a traceback in it)."""
+    cause = _timeout_in(value) or value
+    text = str(cause).strip().splitlines()[0] if cause is not None and str(cause).strip() else code
+    return text[:500]
 
 
 def on_failure(job, connection, type_: Any = None, value: BaseException | None = None, traceback: Any = None) -> None:
     """rq failure callback. rq 3 calls it on every failed attempt and for jobs abandoned by a
     killed worker, *before* deciding on a retry: while retries are left the document keeps its
     status (the retry will set it); once they are exhausted the document is ``failed``."""
+    recorder = m.Recorder()
+    origin = getattr(job, "origin", None) or "direct"
     if job.should_retry:
+        recorder.inc(m.JOBS, origin, "retried")
+        recorder.flush(connection)
         return
     document_id = job.args[0] if job.args else None
     if not document_id:
         return
     code = error_code(value)
+    recorder.inc(m.JOBS, origin, "error")
+    recorder.inc(m.FAILURES, code)
+    recorder.flush(connection)
+    log.warning("document %s gave up after its last attempt: %s", document_id, code,
+                extra={"document_id": document_id, "error_code": code})
     try:
         with _services().sessions.begin() as s:
             doc = repo.get_document(s, document_id)
             if doc.status not in _FAILABLE:
                 return  # a newer run (sweep, re-enqueue) already finished this document
             repo.set_document_status(s, document_id, "failed", error_code=code,
-                                     error_message=(str(value) if value else code)[:500])
+                                     error_message=error_message(value, code))
     except Exception:  # noqa: BLE001 - a callback that raises would replace the job's own error
         log.exception("could not record failure of document %s", document_id)

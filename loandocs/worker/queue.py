@@ -7,6 +7,8 @@ from redis import Redis
 from rq import Callback, Queue, Retry
 from rq.job import Job, JobStatus
 
+from loandocs.logs import request_id_var
+
 DEFAULT_QUEUE = "loandocs-default"  # live uploads
 REPROCESS_QUEUE = "loandocs-reprocess"  # batch re-processing: a worker takes it after default
 QUEUES = (DEFAULT_QUEUE, REPROCESS_QUEUE)
@@ -21,9 +23,19 @@ ON_FAILURE = Callback("loandocs.worker.jobs.on_failure", timeout=60)
 _PENDING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
+# Re-processing uses one fixed attempt key, so a document already waiting for re-processing is
+# not enqueued twice by two overlapping runs, and the sweeper can see that its job is pending.
+REPROCESS_KEY = "reprocess"
+
+
 def job_id_for(document_id: str, attempt_key: str = "") -> str:
     # One id per document (and re-processing run): enqueueing twice does not run it twice.
     return f"doc-{document_id}{('-' + attempt_key) if attempt_key else ''}"
+
+
+def job_ids_of(document_id: str, attempts: int) -> set[str]:
+    """Every job id a pending job of this document can have (see ``sweep``, ``reprocess``)."""
+    return {job_id_for(document_id, k) for k in ("", f"retry{attempts}", REPROCESS_KEY)}
 
 
 def pending_job(redis: Redis, job_id: str) -> bool:
@@ -34,7 +46,10 @@ def pending_job(redis: Redis, job_id: str) -> bool:
         return False
 
 
-def enqueue_document(redis: Redis, document_id: str, *, queue: str = DEFAULT_QUEUE, attempt_key: str = "") -> str:
+def enqueue_document(redis: Redis, document_id: str, *, queue: str = DEFAULT_QUEUE, attempt_key: str = "",
+                     run: str | None = None, job_timeout: int = JOB_TIMEOUT, retry: Retry | None = RETRY) -> str:
+    """Put ``process_document(document_id)`` on ``queue``; ``run`` names a re-processing run
+    (recorded as the reason of any status change it causes). Returns the job id."""
     job_id = job_id_for(document_id, attempt_key)
     if pending_job(redis, job_id):
         # Same id already waiting: re-saving it would push the id onto the list a second time.
@@ -42,12 +57,15 @@ def enqueue_document(redis: Redis, document_id: str, *, queue: str = DEFAULT_QUE
     q = Queue(queue, connection=redis)
     job = q.enqueue(
         "loandocs.worker.jobs.process_document",
-        document_id,
+        args=(document_id,),
+        kwargs={"run": run} if run else {},
         job_id=job_id,
-        job_timeout=JOB_TIMEOUT,
-        retry=RETRY,
+        job_timeout=job_timeout,
+        retry=retry,
         on_failure=ON_FAILURE,
         result_ttl=3600,
         failure_ttl=7 * 24 * 3600,
+        # The upload's request id follows the document into the worker's log lines.
+        meta={"request_id": request_id_var.get()} if request_id_var.get() else None,
     )
     return job.id

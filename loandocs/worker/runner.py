@@ -26,7 +26,8 @@ from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
 from loandocs.store import repository as repo
-from loandocs.worker.queue import DEFAULT_QUEUE, JOB_TIMEOUT, QUEUES, enqueue_document, job_id_for, pending_job
+from loandocs.logs import job_id_var, request_id_var
+from loandocs.worker.queue import DEFAULT_QUEUE, JOB_TIMEOUT, QUEUES, enqueue_document, job_ids_of, pending_job
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,8 @@ def sweep(services, older_than_s: float = STUCK_AFTER_S, *, processing_older_tha
         # id may still sit in rq's started registry, where rq's cleanup would later fail or
         # retry it under our feet. Otherwise the plain id, which enqueue_document de-duplicates.
         key = f"retry{doc.attempts}" if doc.status == "processing" else ""
-        if any(pending_job(services.redis, job_id_for(doc.id, k)) for k in {"", f"retry{doc.attempts}"}):
-            continue  # its job is still in the queue; a re-enqueue would only run it twice
+        if any(pending_job(services.redis, j) for j in job_ids_of(doc.id, doc.attempts)):
+            continue  # its job (upload, retry or re-processing) is still queued; a re-enqueue would run it twice
         with services.sessions.begin() as s:
             if doc.attempts >= MAX_ATTEMPTS:
                 repo.set_document_status(s, doc.id, "failed", error_code="too_many_attempts",
@@ -81,12 +82,24 @@ class LoanDocsWorker(SimpleWorker):
     """SimpleWorker (see the module docstring) that sweeps as part of rq's maintenance."""
 
     services = None  # set by run_worker
+    jobs_done = 0  # jobs this worker ran, whatever their outcome (recycling counts them)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("maintenance_interval", SWEEP_INTERVAL_S)
         super().__init__(*args, **kwargs)
         if threading.current_thread() is not threading.main_thread():
             self.death_penalty_class = TimerDeathPenalty  # signals work in the main thread only
+
+    def execute_job(self, job, queue):
+        # Every log line of the job (ours and rq's) carries its id, and the id of the request
+        # that uploaded the document.
+        tokens = (job_id_var.set(job.id), request_id_var.set((job.meta or {}).get("request_id")))
+        try:
+            return super().execute_job(job, queue)
+        finally:
+            self.jobs_done += 1
+            request_id_var.reset(tokens[1])
+            job_id_var.reset(tokens[0])
 
     def run_maintenance_tasks(self):
         # rq runs this when the worker starts and every maintenance_interval seconds after.
@@ -98,9 +111,14 @@ class LoanDocsWorker(SimpleWorker):
                 self.log.exception("sweep failed")
 
 
-def run_worker(services, burst: bool = False, queues: Sequence[str] = QUEUES, *, warm: bool = True) -> bool:
+def run_worker(services, burst: bool = False, queues: Sequence[str] = QUEUES, *, warm: bool = True,
+               max_jobs: int | None = None, name: str | None = None) -> int:
     """Run a worker on ``queues`` (in priority order) until stopped, or until empty with
-    ``burst``. Returns whether any job ran."""
+    ``burst``, or after ``max_jobs`` jobs (recycling: ``loandocs.worker.pool`` starts a fresh
+    process). Returns how many jobs it ran.
+
+    SIGTERM (or SIGINT) is rq's warm shutdown: a job in progress runs to its end, no new one is
+    taken, then ``work`` returns; a second signal more than a second later is a cold shutdown."""
     from loandocs.services import set_services
 
     set_services(services)  # jobs call get_services(): make it this worker's
@@ -110,8 +128,9 @@ def run_worker(services, burst: bool = False, queues: Sequence[str] = QUEUES, *,
         from loandocs.extractor import get_engine
 
         get_engine(services.settings.pipeline_options().ocr)
-    worker = LoanDocsWorker(list(queues), connection=services.redis)
+    worker = LoanDocsWorker(list(queues), connection=services.redis, name=name)
     worker.services = services
     # The scheduler runs delayed retries (Retry intervals); a burst run does not wait for them,
     # the sweeper picks such documents up later.
-    return worker.work(burst=burst, with_scheduler=not burst, logging_level="INFO")
+    worker.work(burst=burst, with_scheduler=not burst, logging_level="INFO", max_jobs=max_jobs)
+    return worker.jobs_done

@@ -1,0 +1,259 @@
+"""The reviewer's rules, kept apart from HTTP: which actions a status allows, what a reviewer
+may ask the applicant to supplement (in words the applicant understands), and how a typed-in
+correction becomes a field value the checks can use.
+
+Supplement reason codes a reviewer can send besides the check codes of DESIGN:
+``resubmit`` (upload this material again, clearly) and ``reviewer_note`` (the reviewer's own words).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, NamedTuple
+
+from loandocs.api.errors import ApiError
+from loandocs.extractor.assessment import Finding, load_checklist
+from loandocs.extractor.parsers.idcard import BACK_FIELDS, FRONT_FIELDS
+from loandocs.extractor.parsers.income import FIELDS as INCOME_FIELDS
+from loandocs.extractor.parsers.statement import FIELDS as STATEMENT_FIELDS
+from loandocs.store.repository import TRANSITIONS
+
+
+class InvalidCorrection(ApiError):
+    code = "invalid_correction"
+    http_status = 422
+
+
+class UnknownSupplementReason(ApiError):
+    code = "unknown_supplement_reason"
+    http_status = 422
+
+
+class DisbursementTooLarge(ApiError):
+    code = "disbursement_exceeds_amount"
+    http_status = 422
+
+
+class NotExtracted(ApiError):
+    code = "document_not_extracted"
+    http_status = 409
+
+
+# -- actions --------------------------------------------------------------------------------
+
+class Action(NamedTuple):
+    name: str
+    from_status: str
+    to_status: str
+    label_zh: str
+    label_en: str
+
+
+ACTIONS = (
+    Action("claim", "collected", "under_review", "领取审核", "Claim for review"),
+    Action("approve", "under_review", "approved", "审核通过", "Approve"),
+    Action("reject", "under_review", "rejected", "审核不通过", "Reject"),
+    Action("request_supplement", "under_review", "needs_supplement", "要求补充材料", "Request supplement"),
+    Action("disburse", "approved", "disbursed", "登记放款", "Record disbursement"),
+)
+# Moves that are not the reviewer's (the worker's assessment, the applicant's upload) are in
+# TRANSITIONS but not here, so they are never offered.
+
+
+def legal_actions(status: str) -> list[Action]:
+    allowed = TRANSITIONS.get(status, frozenset())
+    return [a for a in ACTIONS if a.from_status == status and a.to_status in allowed]
+
+
+STATUS_ZH = {
+    "submitted": "已提交", "accepted": "已受理", "needs_supplement": "待补充", "collected": "采集完成",
+    "under_review": "资料审核中", "approved": "审核通过", "rejected": "审核不通过", "disbursed": "已放款",
+}
+DOCUMENT_STATUS_ZH = {"received": "已接收", "queued": "排队中", "processing": "识别中", "extracted": "已识别",
+                      "failed": "识别失败"}
+
+# -- supplement reasons ---------------------------------------------------------------------
+
+# Review findings are worded for the reviewer ("a reviewer must check"); these say what the
+# applicant can do about them.
+FOR_APPLICANT = {
+    "balance_inconsistent": (
+        "银行流水的余额与交易金额对不上，请到银行打印加盖银行业务章的流水后重新上传。",
+        "The running balance of the bank statement does not add up. Please upload a statement printed and stamped by the bank.",
+    ),
+    "income_mismatch": (
+        "收入证明上的月收入与银行流水中的工资相差较大，请补充工资单或个人所得税纳税记录。",
+        "The certified monthly income differs a lot from the salary in the bank statement. Please add payslips or your income tax record.",
+    ),
+    "duplicate_document": (
+        "同一份材料上传了多次，请检查是否漏传了其他材料。",
+        "The same document was uploaded more than once. Please check whether another material is missing.",
+    ),
+    "low_confidence": (
+        "{material}上有信息看不清，请在光线充足处平放拍摄完整、清晰的照片后重新上传。",
+        "Some details on the {material_en} cannot be read. Please retake it flat, in good light, whole and sharp.",
+    ),
+}
+RESUBMIT = ("请重新上传清晰、完整的{material}。", "Please upload a clear and complete {material_en} again.")
+
+
+def materials(loan_type: str) -> dict[str, tuple[str, str]]:
+    """doc_type -> (Chinese name, English name) of the loan type's materials."""
+    cl = load_checklist()
+    return {cl.materials[r.material].doc_type: (cl.materials[r.material].name_zh, cl.materials[r.material].name_en)
+            for r in cl.loan_type(loan_type).materials}
+
+
+def supplement_reasons(loan_type: str, supplement: list[Finding], review: list[Finding]) -> list[Finding]:
+    """What a reviewer may ask for: the machine's supplement findings as they are, its review
+    findings reworded for the applicant, and a plain re-upload of each material."""
+    names = materials(loan_type)
+    out: dict[tuple[str, str], Finding] = {}
+
+    def add(code: str, doc_type: str, zh: str, en: str) -> None:
+        out.setdefault((code, doc_type), Finding(code=code, doc_type=doc_type, message_zh=zh, message_en=en))
+
+    for f in supplement:
+        add(f.code, f.doc_type, f.message_zh, f.message_en)
+    for f in review:
+        if f.code in FOR_APPLICANT:
+            zh, en = FOR_APPLICANT[f.code]
+            name_zh, name_en = names.get(f.doc_type, ("材料", "document"))
+            add(f.code, f.doc_type, zh.format(material=name_zh), en.format(material_en=name_en))
+    for doc_type, (name_zh, name_en) in names.items():
+        add("resubmit", doc_type, RESUBMIT[0].format(material=name_zh), RESUBMIT[1].format(material_en=name_en))
+    return list(out.values())
+
+
+def note_finding(note: str) -> Finding:
+    return Finding(code="reviewer_note", doc_type="", message_zh=note, message_en=note)
+
+
+# -- corrections ----------------------------------------------------------------------------
+
+FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "id_card_front": FRONT_FIELDS,
+    "id_card_back": BACK_FIELDS,
+    "income_certificate": INCOME_FIELDS + ("seal_text",),
+    "bank_statement": STATEMENT_FIELDS + ("monthly_salary_estimate",),
+}
+DATE_FIELDS = {"birth_date", "valid_from", "issue_date", "period_start", "period_end"}
+MONEY_FIELDS = {"monthly_income", "annual_income", "opening_balance", "closing_balance", "total_credits",
+                "total_debits", "monthly_salary_estimate"}
+NON_NEGATIVE = {"monthly_income", "annual_income", "total_credits", "total_debits", "monthly_salary_estimate"}
+_ID = re.compile(r"\d{17}[\dX]")
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_TRUE = {"true", "1", "yes", "是", "有"}
+_FALSE = {"false", "0", "no", "否", "无"}
+
+FIELD_LABELS = {
+    "name": "姓名", "sex": "性别", "ethnicity": "民族", "birth_date": "出生日期", "address": "住址",
+    "id_number": "公民身份号码", "issuing_authority": "签发机关", "valid_from": "有效期起", "valid_until": "有效期止",
+    "employee_name": "员工姓名", "employer": "工作单位", "position": "职务", "employment_start": "入职时间",
+    "monthly_income": "月收入", "annual_income": "年收入", "issue_date": "开具日期", "contact_phone": "联系电话",
+    "has_seal": "单位公章", "seal_text": "公章文字", "bank_name": "开户银行", "account_holder": "户名",
+    "account_number": "账号", "period_start": "起始日期", "period_end": "截止日期", "currency": "币种",
+    "opening_balance": "期初余额", "closing_balance": "期末余额", "total_credits": "收入合计", "total_debits": "支出合计",
+    "monthly_salary_estimate": "月均工资（估算）",
+}
+DOC_TYPE_ZH = {"id_card_front": "身份证人像面", "id_card_back": "身份证国徽面", "income_certificate": "收入证明",
+               "bank_statement": "银行流水", "unknown": "无法识别的文件"}
+
+
+def _bad(field: str, what: str) -> InvalidCorrection:
+    return InvalidCorrection(f"{field}: {what}", field=field)
+
+
+def _date(field: str, text: str) -> str:
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise _bad(field, "expected a date YYYY-MM-DD") from None
+
+
+def coerce(field: str, value: Any) -> Any:
+    """The stored value of a correction, in the canonical form of DESIGN (ISO dates, yuan as a
+    number, 男/女), so the re-run checks read it as they read machine values. None or "" clears
+    the field (the reviewer saw it is not on the document)."""
+    if isinstance(value, str):
+        value = value.strip()
+    if value is None or value == "":
+        return None
+    if field == "has_seal":
+        if isinstance(value, bool):
+            return value
+        text = str(value).lower()
+        if text in _TRUE | _FALSE:
+            return text in _TRUE
+        raise _bad(field, "expected true or false")
+    if isinstance(value, bool):
+        raise _bad(field, "expected text or a number, not true/false")
+    if field in MONEY_FIELDS:
+        try:
+            number = Decimal(str(value).replace(",", "").replace("，", "").removeprefix("¥").removeprefix("￥"))
+        except InvalidOperation:
+            raise _bad(field, "expected an amount in yuan") from None
+        if not number.is_finite() or (field in NON_NEGATIVE and number < 0) or abs(number) >= Decimal(10) ** 12:
+            raise _bad(field, "amount out of range")
+        # Half-up to the fen, as amounts are written by hand (round() would go half-even).
+        return float(number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    text = str(value)
+    if field in DATE_FIELDS:
+        return _date(field, text)
+    if field == "valid_until":
+        return "long_term" if text in ("long_term", "长期") else _date(field, text)
+    if field == "employment_start":
+        m = _MONTH.fullmatch(text[:7]) if len(text) in (7, 10) else None
+        if not m or not 1 <= int(m.group(2)) <= 12:
+            raise _bad(field, "expected a month YYYY-MM")
+        return m.group(0)
+    if field == "sex":
+        if text not in ("男", "女"):
+            raise _bad(field, "expected 男 or 女")
+        return text
+    if field == "id_number":
+        text = re.sub(r"\s", "", text).upper()
+        if not _ID.fullmatch(text):
+            raise _bad(field, "expected 17 digits and a digit or X")
+        return text
+    if field == "account_number":
+        text = re.sub(r"[\s-]", "", text)
+        if not re.fullmatch(r"\d{8,30}", text):
+            raise _bad(field, "expected 8 to 30 digits")
+        return text
+    if field == "currency":
+        if not re.fullmatch(r"[A-Za-z]{3}", text):
+            raise _bad(field, "expected a 3-letter currency code")
+        return text.upper()
+    if len(text) > 500:
+        raise _bad(field, "at most 500 characters")
+    return text
+
+
+def pick_part(parts: list[dict[str, Any]], field: str, *, part: int | None, doc_type: str | None) -> int:
+    """Which document of the file a correction is for: the one named, or the only one that can
+    hold the field."""
+    if part is not None:
+        if not 0 <= part < len(parts):
+            raise InvalidCorrection(f"part {part} does not exist; the file has {len(parts)} document(s)")
+        index = part
+    elif doc_type is not None:
+        found = [i for i, p in enumerate(parts) if p.get("doc_type") == doc_type]
+        if not found:
+            raise InvalidCorrection(f"the file holds no {doc_type}")
+        index = found[0]
+    elif len(parts) == 1:
+        index = 0
+    else:
+        found = [i for i, p in enumerate(parts) if field in FIELDS_BY_TYPE.get(p.get("doc_type", ""), ())]
+        if len(found) != 1:
+            raise InvalidCorrection("the file holds several documents; say which with part or doc_type")
+        index = found[0]
+    kind = parts[index].get("doc_type", "unknown")
+    if doc_type is not None and kind != doc_type:
+        raise InvalidCorrection(f"part {index} is a {kind}, not a {doc_type}")
+    if field not in FIELDS_BY_TYPE.get(kind, ()):
+        raise InvalidCorrection(f"{kind} has no field {field!r}", field=field)
+    return index

@@ -1,0 +1,158 @@
+"""Queries and updates of the review workbench: the queue, decisions, disbursement.
+
+Like ``repository``, nothing here commits and only frozen records leave; status moves go
+through ``repository.change_status`` so the transition table and the history stay in one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any, Iterable
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from loandocs.models import DocumentResult, ExtractedField
+from loandocs.store import repository as repo
+from loandocs.store.tables import Application, Document, Extraction, FieldCorrection, StatusHistory
+
+# "Waiting for review or supplement" (the queue's default view).
+QUEUE_STATUSES = ("collected", "under_review", "needs_supplement")
+
+
+class QueueQuery(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    statuses: tuple[str, ...] = QUEUE_STATUSES
+    loan_type: str | None = None
+    date_from: dt.date | None = None  # application_date, inclusive
+    date_to: dt.date | None = None
+    newest_first: bool = False  # default: oldest first, the longest-waiting on top
+
+
+class FileResults(BaseModel):
+    """One uploaded file with its latest extraction, reviewer corrections applied."""
+
+    model_config = ConfigDict(frozen=True)
+
+    document: repo.DocumentRecord
+    extraction_version: int | None
+    parts: list[DocumentResult]
+
+
+def _filters(q: QueueQuery, *, with_status: bool) -> list[Any]:
+    where: list[Any] = []
+    if with_status:
+        where.append(Application.status.in_(list(q.statuses)))
+    if q.loan_type:
+        where.append(Application.loan_type == q.loan_type)
+    if q.date_from:
+        where.append(Application.application_date >= q.date_from)
+    if q.date_to:
+        where.append(Application.application_date <= q.date_to)
+    return where
+
+
+def status_counts(session: Session, q: QueueQuery) -> dict[str, int]:
+    """Applications per status under the query's loan type and dates (not its statuses), so the
+    counts beside a status filter say what choosing it would show."""
+    rows = session.execute(select(Application.status, func.count()).where(*_filters(q, with_status=False))
+                           .group_by(Application.status))
+    return {status: n for status, n in rows}
+
+
+def queue(session: Session, q: QueueQuery, *, limit: int | None = None, offset: int = 0
+          ) -> tuple[int, list[repo.ApplicationRecord]]:
+    """(total, one page) of the applications matching ``q``, by age."""
+    where = _filters(q, with_status=True)
+    total = session.scalar(select(func.count()).select_from(Application).where(*where)) or 0
+    order = Application.created_at.desc() if q.newest_first else Application.created_at.asc()
+    stmt = select(Application).where(*where).order_by(order, Application.id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return total, [repo.ApplicationRecord.model_validate(r) for r in session.scalars(stmt)]
+
+
+def apply_corrections(part: dict[str, Any], corrections: Iterable[repo.CorrectionRecord]) -> DocumentResult:
+    """One extracted document with reviewer corrections on top, oldest first so the latest
+    wins. Same rule as ``repository.effective_fields``, over rows already loaded in bulk."""
+    result = DocumentResult.model_validate(part)
+    fields = dict(result.fields)
+    for c in corrections:
+        if c.doc_type is not None and c.doc_type != result.doc_type:
+            continue
+        machine = fields.get(c.field)
+        fields[c.field] = ExtractedField(value=c.value, confidence=1.0, source="reviewer",
+                                         page=machine.page if machine else 1, bbox=machine.bbox if machine else None)
+    return result.model_copy(update={"fields": fields})
+
+
+def files_of(session: Session, app_ids: list[str]) -> dict[str, list[FileResults]]:
+    """Every file of these applications with its latest extraction and corrections applied,
+    in three queries whatever the number of applications (the queue assesses a page at once)."""
+    out: dict[str, list[FileResults]] = {a: [] for a in app_ids}
+    if not app_ids:
+        return out
+    docs = [repo.DocumentRecord.model_validate(d) for d in session.scalars(
+        select(Document).where(Document.application_id.in_(app_ids)).order_by(Document.created_at, Document.id))]
+    doc_ids = [d.id for d in docs]
+    latest = (select(Extraction.document_id, func.max(Extraction.version).label("v"))
+              .where(Extraction.document_id.in_(doc_ids)).group_by(Extraction.document_id).subquery())
+    extractions = {e.document_id: e for e in session.scalars(select(Extraction).join(
+        latest, and_(Extraction.document_id == latest.c.document_id, Extraction.version == latest.c.v)))}
+    corrections: dict[str, list[repo.CorrectionRecord]] = defaultdict(list)
+    for c in session.scalars(select(FieldCorrection).where(FieldCorrection.document_id.in_(doc_ids))
+                             .order_by(FieldCorrection.corrected_at, FieldCorrection.id)):
+        corrections[c.document_id].append(repo.CorrectionRecord.model_validate(c))
+    for d in docs:
+        ext = extractions.get(d.id)
+        parts = [apply_corrections(p, corrections[d.id]) for p in (ext.result if ext else [])]
+        out[d.application_id].append(FileResults(document=d, extraction_version=ext.version if ext else None,
+                                                 parts=parts))
+    return out
+
+
+def last_move_to(session: Session, app_id: str, to_status: str) -> repo.HistoryRecord | None:
+    row = session.scalar(select(StatusHistory).where(StatusHistory.application_id == app_id,
+                                                     StatusHistory.to_status == to_status)
+                         .order_by(StatusHistory.at.desc(), StatusHistory.id.desc()).limit(1))
+    return repo.HistoryRecord.model_validate(row) if row is not None else None
+
+
+def _row(session: Session, app_id: str) -> Application:
+    row = session.get(Application, app_id)
+    if row is None:
+        raise repo.NotFound(f"application {app_id} not found")
+    return row
+
+
+def decide(session: Session, app_id: str, to_status: str, *, actor: str, opinion: str) -> repo.ApplicationRecord:
+    """Approve or reject (``to_status``) with the reviewer's opinion."""
+    if to_status not in ("approved", "rejected"):
+        raise ValueError(f"not a decision: {to_status}")
+    repo.change_status(session, app_id, to_status, actor=actor, reason=opinion)
+    row = _row(session, app_id)
+    row.review_opinion = opinion
+    session.flush()
+    return repo.ApplicationRecord.model_validate(row)
+
+
+def request_supplement(session: Session, app_id: str, items: list[dict[str, Any]], *, actor: str,
+                       reason: str) -> repo.ApplicationRecord:
+    """Send the application back to the applicant with the reviewer's chosen reasons, which
+    the status lookup shows until the next assessment replaces them."""
+    repo.change_status(session, app_id, "needs_supplement", actor=actor, reason=reason)
+    repo.set_supplement_requirements(session, app_id, items)
+    return repo.get_application(session, app_id)
+
+
+def disburse(session: Session, app_id: str, *, actor: str, date: dt.date, amount: Decimal) -> repo.ApplicationRecord:
+    repo.change_status(session, app_id, "disbursed", actor=actor, reason=f"{date.isoformat()} {amount}")
+    row = _row(session, app_id)
+    row.disbursement_date = date
+    row.disbursement_amount = amount
+    session.flush()
+    return repo.ApplicationRecord.model_validate(row)
