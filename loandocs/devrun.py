@@ -95,6 +95,8 @@ def _announce(base: str, samples: Path) -> None:
     print(f"    as its applicant: Authorization: Bearer {app['applicant_token']}")
     print(f"  reviewer token     {reviewer}")
     print(f"    e.g. curl -H 'Authorization: Bearer {reviewer}' {base}/v1/applications")
+    print(f"  reviewer pages     {base}/review   (sign in with the reviewer token)")
+    print(f"  applicant page     {base}/apply")
     print(f"  status lookup      {base}/v1/status/{app['application_no']}")
     print("The worker reads the sample documents now; reload the application to see them. Ctrl-C stops.\n", flush=True)
 

@@ -94,4 +94,6 @@ def setup_logging(fmt: str = "json", level: str | int = "INFO", stream: TextIO |
         for old in list(logger.handlers):
             logger.removeHandler(old)
         logger.propagate = True
+    # Alembic reports every plugin and revision at INFO on each start; only its problems matter.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return handler

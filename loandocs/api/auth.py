@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from loandocs.api.deps import SessionDep
 from loandocs.api.errors import ApiError
+from loandocs.api.limits import FORM_LIMITS
 from loandocs.store import access
 from loandocs.store import repository as repo
 
@@ -88,7 +89,9 @@ def clear_session_cookie(response: Response) -> None:
 async def _check_csrf(request: Request, token: str) -> None:
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
-        form = await request.form()  # cached by Starlette; the route reads the same parsed form
+        # Cached by Starlette, so the route reads this same parse; with the app's limits, since
+        # this parse may be the only one (routes without form parameters, e.g. logout).
+        form = await request.form(**FORM_LIMITS)
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     if not sent or not hmac.compare_digest(sent, csrf_token_for(token)):
