@@ -81,3 +81,32 @@ def staff_token(services, role: str = "reviewer", name: str | None = None) -> st
         token, _ = access.create_token(session, role=role, name=name or f"test-{role}")
         session.commit()
     return token
+
+
+def flushed_redis(url: str):
+    """A client of the test Redis database ``url``, emptied; fails the test (not skips) when
+    Redis is unreachable, since the queue tests must run against a real one."""
+    from redis import Redis
+
+    r = Redis.from_url(url)
+    try:
+        r.ping()
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"Redis at {url} is unreachable ({exc})", pytrace=False)
+    r.flushdb()
+    return r
+
+
+def one_page_statement_pdf(seed: int, holder: str) -> bytes:
+    """A one-page born-digital statement: about 0.1 s through the text layer, for tests that
+    need many documents processed for real."""
+    import random
+
+    import numpy as np
+
+    from loandocs.samplegen.financial_set import _pdf
+    from loandocs.samplegen.statement import random_statement, render_statement
+
+    rng, nprng = random.Random(seed), np.random.default_rng(seed)
+    st = random_statement(rng, holder, rows=(12, 14))
+    return _pdf(lambda cv: render_statement(cv, st, rng, nprng, "signed"))

@@ -26,6 +26,7 @@ from loandocs.errors import InputError
 from loandocs.extractor.loading import check_file
 from loandocs.extractor.options import Limits
 
+from .conftest import flushed_redis
 from .hostile import hostile, noise_jpeg, one_page, pdf, stream
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,14 +37,6 @@ NEW_APP = {"applicant_name": "张伟", "loan_type": "personal_consumer", "amount
 NO_LIMITS = {"rate_limit_upload": 0, "rate_limit_status": 0, "rate_limit_application": 0, "rate_limit_login": 0}
 
 
-def _flushed_redis() -> Redis:
-    r = Redis.from_url(REDIS_URL)
-    try:
-        r.ping()
-    except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"Redis at {REDIS_URL} is unreachable ({exc})", pytrace=False)
-    r.flushdb()
-    return r
 
 
 class Api:
@@ -72,7 +65,7 @@ class Api:
 
 @pytest.fixture(scope="module")
 def module_api(tmp_path_factory):
-    r = _flushed_redis()
+    r = flushed_redis(REDIS_URL)
     api = Api(tmp_path_factory.mktemp("hostile"))
     yield api
     api.close()
@@ -82,7 +75,7 @@ def module_api(tmp_path_factory):
 
 @pytest.fixture
 def redis_db():
-    r = _flushed_redis()
+    r = flushed_redis(REDIS_URL)
     yield r
     r.flushdb()
     r.close()

@@ -7,27 +7,22 @@ import io
 import json
 import logging
 import os
-import random
 from pathlib import Path
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from redis import Redis
 from rq import Queue, Worker
 from rq.job import Job
 
 from loandocs.api import create_app
 from loandocs.config import Settings
 from loandocs.logs import JsonFormatter, job_id_var, request_id_var, setup_logging
-from loandocs.samplegen.financial_set import _pdf
-from loandocs.samplegen.statement import random_statement, render_statement
 from loandocs.services import Services, set_services
 from loandocs.worker.queue import DEFAULT_QUEUE, REPROCESS_QUEUE, job_id_for
 from loandocs.worker.runner import run_worker
 
-from .conftest import staff_token
+from .conftest import flushed_redis, one_page_statement_pdf, staff_token
 
 REDIS_URL = os.environ.get("LOANDOCS_TEST_OPS_REDIS_URL", "redis://127.0.0.1:6379/15")
 NO_SEAL = Path(__file__).resolve().parent.parent / "samples/financial/income_pdf_004_no_seal.pdf"
@@ -35,12 +30,7 @@ NO_SEAL = Path(__file__).resolve().parent.parent / "samples/financial/income_pdf
 
 @pytest.fixture
 def svc(tmp_path):
-    r = Redis.from_url(REDIS_URL)
-    try:
-        r.ping()
-    except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"Redis at {REDIS_URL} is unreachable ({exc})", pytrace=False)
-    r.flushdb()
+    r = flushed_redis(REDIS_URL)
     services = Services(Settings(data_dir=tmp_path / "data", redis_url=REDIS_URL))
     yield services
     set_services(None)
@@ -50,9 +40,7 @@ def svc(tmp_path):
 
 
 def _statement(seed: int) -> bytes:
-    rng, nprng = random.Random(seed), np.random.default_rng(seed)
-    st = random_statement(rng, "钱多多", rows=(12, 14))
-    return _pdf(lambda cv: render_statement(cv, st, rng, nprng, "signed"))
+    return one_page_statement_pdf(seed, "钱多多")
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

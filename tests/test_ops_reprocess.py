@@ -13,30 +13,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from redis import Redis
 
 from loandocs import __version__
 from loandocs.config import Settings
 from loandocs.extractor import Pipeline, PipelineOptions
 from loandocs.models import DocumentResult
 from loandocs.samplegen.bundle import application_bundle
-from loandocs.samplegen.financial_set import _pdf
-from loandocs.samplegen.statement import random_statement, render_statement
 from loandocs.services import Services, set_services
 from loandocs.store import batches
 from loandocs.store import repository as repo
 from loandocs.worker import jobs
 
-from .conftest import pg_schema
+from .conftest import flushed_redis, one_page_statement_pdf, pg_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("LOANDOCS_TEST_OPS_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -46,12 +41,7 @@ OLD = "0.0.1"
 
 @pytest.fixture
 def redis_db():
-    r = Redis.from_url(REDIS_URL)
-    try:
-        r.ping()
-    except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"Redis at {REDIS_URL} is unreachable ({exc})", pytrace=False)
-    r.flushdb()
+    r = flushed_redis(REDIS_URL)
     yield r
     r.flushdb()
     r.close()
@@ -66,9 +56,7 @@ def extracted(engine, tmp_path_factory):
     """Real extractions of a cheap one-page statement and of one applicant's four materials."""
     pipeline = Pipeline(PipelineOptions(application_date=APP_DATE), engine=engine)
     bundle = application_bundle(tmp_path_factory.mktemp("bundle"), seed=3)
-    rng, nprng = random.Random(11), np.random.default_rng(11)
-    statement = random_statement(rng, "王芳", rows=(12, 14))
-    out = {"cheap": ("one_page_statement.pdf", _pdf(lambda cv: render_statement(cv, statement, rng, nprng, "signed")))}
+    out = {"cheap": ("one_page_statement.pdf", one_page_statement_pdf(11, "王芳"))}
     for path in bundle:
         out[path.stem] = (path.name, path.read_bytes())
     results = {k: pipeline.extract(data, name) for k, (name, data) in out.items()}

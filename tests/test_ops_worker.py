@@ -6,28 +6,25 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import random
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from redis import Redis
 from rq import Queue, Retry, Worker
 from rq.job import Job
 
 from loandocs.config import Settings
-from loandocs.samplegen.financial_set import _pdf
-from loandocs.samplegen.statement import random_statement, render_statement
 from loandocs.services import Services, set_services
 from loandocs.store import repository as repo
 from loandocs.worker import metrics as wm
 from loandocs.worker.pool import Pool, threads_per_worker
 from loandocs.worker.queue import DEFAULT_QUEUE, enqueue_document, job_id_for
 from loandocs.worker.runner import MAX_ATTEMPTS, run_worker, sweep
+
+from .conftest import flushed_redis, one_page_statement_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("LOANDOCS_TEST_OPS_WORKER_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -38,12 +35,7 @@ APP_DATE = dt.date(2026, 11, 29)
 
 @pytest.fixture
 def svc(tmp_path):
-    r = Redis.from_url(REDIS_URL)
-    try:
-        r.ping()
-    except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"Redis at {REDIS_URL} is unreachable ({exc})", pytrace=False)
-    r.flushdb()
+    r = flushed_redis(REDIS_URL)
     services = Services(Settings(data_dir=tmp_path / "data", redis_url=REDIS_URL))
     yield services
     set_services(None)
@@ -53,10 +45,7 @@ def svc(tmp_path):
 
 
 def _cheap(seed: int) -> bytes:
-    """A one-page born-digital statement: ~0.1 s through the text layer."""
-    rng, nprng = random.Random(seed), np.random.default_rng(seed)
-    st = random_statement(rng, "赵敏", rows=(12, 14))
-    return _pdf(lambda cv: render_statement(cv, st, rng, nprng, "signed"))
+    return one_page_statement_pdf(seed, "赵敏")
 
 
 def _application(svc, files: list[tuple[str, bytes]], **enqueue) -> tuple[str, list[str]]:

@@ -128,7 +128,7 @@ def test_review_page_shows_boxes_broken_rows_income_and_masks_for_admins(site):
     # Every field of the ID card has its box on the page image, keyed like the field row.
     for name in ("name", "sex", "ethnicity", "birth_date", "address", "id_number"):
         key = f"{front_doc}-0-{name}"
-        assert f'<rect class="box field' in html and f'data-key="{key}"' in html
+        assert '<rect class="box field' in html and f'data-key="{key}"' in html
         assert re.search(rf'<li class="field[^"]*" data-key="{key}"', html), name
     assert f'src="/v1/documents/{front_doc}/pages/0/1.jpg"' in html and 'viewBox="0 0 1100 694"' in html
     # The low-confidence name is marked; the broken statement row is highlighted.

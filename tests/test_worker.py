@@ -14,7 +14,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from redis import Redis
 
 from loandocs.config import Settings
 from loandocs.services import Services, set_services
@@ -22,7 +21,7 @@ from loandocs.store import repository as repo
 from loandocs.worker import enqueue_document
 from loandocs.worker.runner import run_worker, sweep
 
-from .conftest import pg_schema
+from .conftest import flushed_redis, pg_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("LOANDOCS_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -34,12 +33,7 @@ APP_DATE = dt.date(2026, 11, 29)
 
 @pytest.fixture
 def redis_db():
-    r = Redis.from_url(REDIS_URL)
-    try:
-        r.ping()
-    except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"Redis at {REDIS_URL} is unreachable ({exc})", pytrace=False)
-    r.flushdb()
+    r = flushed_redis(REDIS_URL)
     yield r
     r.flushdb()
     r.close()
