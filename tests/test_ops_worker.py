@@ -170,3 +170,30 @@ def test_sweeper_gives_up_on_a_document_that_keeps_killing_workers(svc):
     assert (a.status, a.error_code, a.attempts) == ("failed", "too_many_attempts", MAX_ATTEMPTS)
     assert a.error_message == f"processing was interrupted {MAX_ATTEMPTS} times"
     assert b.status == "queued"
+
+
+def _slow_load():  # small steps: the timer's asynchronous exception lands between bytecodes
+    for _ in range(200):
+        time.sleep(0.01)
+    return []
+
+
+def test_a_timeout_inside_the_loader_stays_a_timeout():
+    """The loader turns any exception into corrupt_file (a permanent failure), so rq's own
+    timeout, an Exception, would be misread as a bad file; the worker's JobTimeout is not."""
+    from rq.timeouts import JobTimeoutException, TimerDeathPenalty
+
+    from loandocs.errors import InputError
+    from loandocs.extractor.loading import _guarded
+    from loandocs.worker.jobs import error_code
+    from loandocs.worker.runner import JobTimeout, ThreadDeathPenalty
+
+    with pytest.raises(InputError) as plain:  # what rq's own penalty would have done
+        with TimerDeathPenalty(1, JobTimeoutException, job_id="t1"):
+            _guarded("pdf", _slow_load)
+    assert plain.value.code == "corrupt_file"
+
+    with pytest.raises(JobTimeout) as ours:
+        with ThreadDeathPenalty(1, JobTimeoutException, job_id="t2"):
+            _guarded("pdf", _slow_load)
+    assert error_code(ours.value) == "processing_timeout"

@@ -218,11 +218,13 @@ def reassess(s, app_id: str, *, actor: str = ACTOR, note: str = "") -> str | Non
 def _timeout_in(value: BaseException | None) -> BaseException | None:
     from rq.timeouts import JobTimeoutException
 
+    from loandocs.worker.runner import JobTimeout
+
     # The job timeout fires wherever the job happens to be; code that wraps errors (the OCR
     # engine turns any exception into ocr_failed) must not hide that the job ran out of time.
     cause, depth = value, 0
     while cause is not None and depth < 10:
-        if isinstance(cause, JobTimeoutException):
+        if isinstance(cause, (JobTimeout, JobTimeoutException)):
             return cause
         cause, depth = cause.__cause__ or cause.__context__, depth + 1
     return None

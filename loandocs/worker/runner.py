@@ -23,7 +23,7 @@ import threading
 from typing import Sequence
 
 from rq import SimpleWorker
-from rq.timeouts import TimerDeathPenalty
+from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathPenalty
 
 from loandocs.store import repository as repo
 from loandocs.logs import job_id_var, request_id_var
@@ -78,6 +78,26 @@ def _aware(t: dt.datetime) -> dt.datetime:
     return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
 
 
+class JobTimeout(BaseException):
+    """The job ran out of time. rq's own ``JobTimeoutException`` is an ``Exception``, so the broad
+    handlers that keep one bad file from taking a worker down (loader, text layer, OCR engine)
+    would turn it into ``corrupt_file`` or ``ocr_failed``: a permanent failure, never retried.
+    A ``BaseException`` passes through them; rq's ``perform_job`` still catches it (bare except)."""
+
+
+def _raising_job_timeout(penalty: type) -> type:
+    class DeathPenalty(penalty):  # type: ignore[misc,valid-type]
+        def __init__(self, timeout, exception=JobTimeout, **kwargs):  # type: ignore[no-untyped-def]
+            super().__init__(timeout, JobTimeout if exception is JobTimeoutException else exception, **kwargs)
+
+    DeathPenalty.__name__ = f"JobTimeout{penalty.__name__}"
+    return DeathPenalty
+
+
+SignalDeathPenalty = _raising_job_timeout(UnixSignalDeathPenalty)
+ThreadDeathPenalty = _raising_job_timeout(TimerDeathPenalty)
+
+
 class LoanDocsWorker(SimpleWorker):
     """SimpleWorker (see the module docstring) that sweeps as part of rq's maintenance."""
 
@@ -87,8 +107,9 @@ class LoanDocsWorker(SimpleWorker):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("maintenance_interval", SWEEP_INTERVAL_S)
         super().__init__(*args, **kwargs)
-        if threading.current_thread() is not threading.main_thread():
-            self.death_penalty_class = TimerDeathPenalty  # signals work in the main thread only
+        # Signals work in the main thread only; elsewhere (tests, embedded runs) a timer thread.
+        main = threading.current_thread() is threading.main_thread()
+        self.death_penalty_class = SignalDeathPenalty if main else ThreadDeathPenalty
 
     def execute_job(self, job, queue):
         # Every log line of the job (ours and rq's) carries its id, and the id of the request
