@@ -382,6 +382,22 @@ def list_corrections(session: Session, doc_id: str) -> list[CorrectionRecord]:
     return [CorrectionRecord.model_validate(r) for r in rows]
 
 
+def apply_corrections(doc_type: str, fields: dict[str, ExtractedField],
+                      corrections: Iterable[CorrectionRecord]) -> dict[str, ExtractedField]:
+    """``fields`` of one extracted document (``doc_type``) with the reviewer's corrections on
+    top. ``corrections`` oldest first, so the latest one wins; one without a doc_type applies to
+    every document of the file."""
+    out = dict(fields)
+    for c in corrections:
+        if c.doc_type is not None and c.doc_type != doc_type:
+            continue
+        machine = out.get(c.field)
+        # Keep the machine's position so the review page can still draw the box.
+        out[c.field] = ExtractedField(value=c.value, confidence=1.0, source="reviewer",
+                                      page=machine.page if machine else 1, bbox=machine.bbox if machine else None)
+    return out
+
+
 def effective_fields(session: Session, doc_id: str) -> list[EffectiveDocument]:
     """The latest extraction's fields with reviewer corrections on top.
 
@@ -391,19 +407,12 @@ def effective_fields(session: Session, doc_id: str) -> list[EffectiveDocument]:
     ext = latest_extraction(session, doc_id)
     if ext is None:
         return []
-    corrections = list_corrections(session, doc_id)  # oldest first: the latest one wins
+    corrections = list_corrections(session, doc_id)
     out = []
     for i, part in enumerate(ext.result):
         doc_type = part.get("doc_type", "unknown")
         fields = {k: ExtractedField.model_validate(v) for k, v in (part.get("fields") or {}).items()}
-        for c in corrections:
-            if c.doc_type is not None and c.doc_type != doc_type:
-                continue
-            machine = fields.get(c.field)
-            # Keep the machine's position so the review page can still draw the box.
-            fields[c.field] = ExtractedField(value=c.value, confidence=1.0, source="reviewer",
-                                             page=machine.page if machine else 1,
-                                             bbox=machine.bbox if machine else None)
+        fields = apply_corrections(doc_type, fields, corrections)
         out.append(EffectiveDocument(index=i, doc_type=doc_type, pages=part.get("pages") or [],
                                      extraction_version=ext.version, fields=fields))
     return out

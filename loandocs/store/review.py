@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from loandocs.models import DocumentResult, ExtractedField
+from loandocs.models import DocumentResult
 from loandocs.store import repository as repo
 from loandocs.store.tables import Application, Document, Extraction, FieldCorrection, StatusHistory
 
@@ -77,17 +77,10 @@ def queue(session: Session, q: QueueQuery, *, limit: int | None = None, offset: 
 
 
 def apply_corrections(part: dict[str, Any], corrections: Iterable[repo.CorrectionRecord]) -> DocumentResult:
-    """One extracted document with reviewer corrections on top, oldest first so the latest
-    wins. Same rule as ``repository.effective_fields``, over rows already loaded in bulk."""
+    """One extracted document with reviewer corrections on top (``repository.apply_corrections``),
+    over rows already loaded in bulk."""
     result = DocumentResult.model_validate(part)
-    fields = dict(result.fields)
-    for c in corrections:
-        if c.doc_type is not None and c.doc_type != result.doc_type:
-            continue
-        machine = fields.get(c.field)
-        fields[c.field] = ExtractedField(value=c.value, confidence=1.0, source="reviewer",
-                                         page=machine.page if machine else 1, bbox=machine.bbox if machine else None)
-    return result.model_copy(update={"fields": fields})
+    return result.model_copy(update={"fields": repo.apply_corrections(result.doc_type, result.fields, corrections)})
 
 
 def files_of(session: Session, app_ids: list[str]) -> dict[str, list[FileResults]]:
