@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     max_pdf_objects: int = 100_000
     max_pdf_page_content_bytes: int = 1024 * 1024
     max_pdf_content_bytes: int = 8 * 1024 * 1024
+    text_layer_max_page_content_bytes: int = 256 * 1024
     # Requests per client address per window (api/ratelimit.py, counted in Redis); 0 = no limit.
     rate_limit_window_s: int = Field(default=60, ge=1)
     rate_limit_upload: int = Field(default=60, ge=0)
@@ -74,6 +75,7 @@ class Settings(BaseSettings):
                 max_pdf_objects=self.max_pdf_objects,
                 max_pdf_page_content_bytes=self.max_pdf_page_content_bytes,
                 max_pdf_content_bytes=self.max_pdf_content_bytes,
+                text_layer_max_page_content_bytes=self.text_layer_max_page_content_bytes,
             ),
             ocr=OcrOptions(engine=self.ocr_engine, threads=self.ocr_threads, model_dir=self.ocr_model_dir),
             low_confidence_threshold=self.low_confidence_threshold,

@@ -313,3 +313,23 @@ def test_page_too_large():
     with pytest.raises(InputError) as e:
         read_text_layer(buf.getvalue(), Limits())
     assert e.value.code == "page_too_large"
+
+
+def test_a_page_too_heavy_for_pdfminer_is_left_to_ocr():
+    """Pages whose content streams pass the text-layer budget are not interpreted by pdfminer
+    (seconds and GBs per MiB of operators) but marked for rendering and OCR."""
+    font = _font()
+
+    def draw(c, n):
+        _paragraph(c, font, "中国工商银行个人账户对账单")
+        if n == 1:  # page 2: the same word drawn 6,000 times, about 350 KiB of operators
+            for i in range(6000):
+                _paragraph(c, font, "明细", top=700 - (i % 600))
+
+    data = _pdf(draw, pages=2, pageCompression=1)
+    light, heavy = read_text_layer(data, Limits())
+    assert light.usable and light.char_count > 0
+    assert (heavy.usable, heavy.reason, heavy.lines, heavy.char_count) == (False, "too_complex", [], 0)
+    # Within a larger budget the same page is parsed as usual.
+    parsed = read_text_layer(data, Limits(text_layer_max_page_content_bytes=64 * 1024 * 1024))[1]
+    assert parsed.usable and parsed.char_count > light.char_count

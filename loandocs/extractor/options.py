@@ -20,6 +20,9 @@ class Limits(BaseModel):
     max_pdf_objects: int = 100_000
     max_pdf_page_content_bytes: int = 1024 * 1024  # inflated operators per page, forms expanded
     max_pdf_content_bytes: int = 8 * 1024 * 1024  # the same, all pages together
+    # Pages whose own content streams are bigger than this are not parsed by pdfminer (its cost
+    # grows to seconds and GBs per MiB of operators) but rendered and OCRed instead.
+    text_layer_max_page_content_bytes: int = 256 * 1024
 
 
 class OcrOptions(BaseModel):

@@ -62,7 +62,7 @@ class TextPage:
     dpi: float
     lines: list[OcrLine]  # source="text_layer", score 1.0, one OcrWord per character
     usable: bool
-    reason: str  # "no_text" | "cid_garbage" | "scanned_image" | "too_sparse" | "" when usable
+    reason: str  # "no_text" | "cid_garbage" | "scanned_image" | "too_sparse" | "too_complex" | "" when usable
     char_count: int  # non-space upright characters
     image_coverage: float  # share of the page area covered by images (union)
     invisible_text: bool = False  # the page draws text in render mode 3/7 (OCR'd scan)
@@ -196,6 +196,12 @@ def _read_page(page, limits: Limits, dpi: float) -> TextPage:
             code="page_too_large", page=page.page_number, limit=limits.max_page_points,
         )
     width, height = geo.w_pt * geo.s, geo.h_pt * geo.s
+    if _content_bytes(page.page_obj, limits.text_layer_max_page_content_bytes) > limits.text_layer_max_page_content_bytes:
+        # Checked before ``page.chars`` makes pdfminer interpret the page; PDFium renders such
+        # a page in a fraction of the time, so the page is OCRed instead.
+        return TextPage(number=page.page_number, width=width, height=height, dpi=dpi, lines=[], usable=False,
+                        reason="too_complex", char_count=0, image_coverage=0.0, invisible_text=False,
+                        largest_image=0.0)
 
     chars = []
     # dedupe_chars: some generators fake bold by drawing each glyph twice at a tiny offset.
@@ -289,6 +295,22 @@ def _union_area(rects: list[tuple[float, float, float, float]]) -> float:
             covered += b - max(a, end)
             end = b
         total += covered * (xb - xa)
+    return total
+
+
+def _content_bytes(page_obj, cap: int) -> int:
+    """Decoded size of the page's own content streams, counted up to just past ``cap``."""
+    total = 0
+    for st in list(getattr(page_obj, "contents", None) or []):
+        st = resolve1(st)
+        if not isinstance(st, PDFStream):
+            continue
+        try:
+            total += len(st.get_data())
+        except Exception:  # noqa: BLE001 - an undecodable stream draws nothing pdfminer can read
+            continue
+        if total > cap:
+            break
     return total
 
 
