@@ -8,17 +8,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from loandocs import __version__
-from loandocs.api import errors
+from loandocs.api import errors, web
+from loandocs.api.admin_routes import router as admin_router
 from loandocs.api.auth import PUBLIC
 from loandocs.api.deps import ServicesDep
 from loandocs.api.limits import FORM_LIMITS, BodyLimit, RequestGuard
-from loandocs.api.ratelimit import RateLimit
 from loandocs.api.metrics import router as metrics_router
+from loandocs.api.ratelimit import RateLimit
 from loandocs.api.requestid import RequestId
-from loandocs.api.admin_routes import router as admin_router
 from loandocs.api.review_routes import router as review_router
 from loandocs.api.routes import router
-from loandocs.api import web
 from loandocs.api.schemas import HealthOut
 from loandocs.services import Services, get_services
 
