@@ -243,8 +243,10 @@ def test_unexpected_error_is_500_without_traceback(api, monkeypatch):
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(routes.repo, "get_application_by_no", boom)
-    err = _error(api.get("/v1/status/LD1"), 500, "internal_error")
+    r = api.get("/v1/status/LD1", headers={"X-Request-ID": "req-42"})
+    err = _error(r, 500, "internal_error")
     assert "secret" not in str(err)
+    assert r.headers["X-Request-ID"] == "req-42"  # so the caller can quote it to support
 
 
 def test_extracted_documents_and_new_upload_after_supplement(api):

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from loandocs.errors import LoanDocsError
+from loandocs.logs import request_id_var
 
 log = logging.getLogger("loandocs.api")
 
@@ -97,7 +98,11 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "internal server error")
+    # This answer is sent by Starlette's outermost middleware, outside RequestId, which left the
+    # id set for exactly this: the caller can quote it and support finds the traceback.
+    rid = request_id_var.get()
+    return error_response(500, "internal_error", "internal server error",
+                          headers={"X-Request-ID": rid} if rid else None)
 
 
 def install(app: FastAPI) -> None:
