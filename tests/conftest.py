@@ -83,9 +83,10 @@ def staff_token(services, role: str = "reviewer", name: str | None = None) -> st
     return token
 
 
+@contextmanager
 def flushed_redis(url: str):
-    """A client of the test Redis database ``url``, emptied; fails the test (not skips) when
-    Redis is unreachable, since the queue tests must run against a real one."""
+    """A client of the test Redis database ``url``, emptied before and after; fails the test
+    (not skips) when Redis is unreachable, since the queue tests must run against a real one."""
     from redis import Redis
 
     r = Redis.from_url(url)
@@ -94,7 +95,41 @@ def flushed_redis(url: str):
     except Exception as exc:  # noqa: BLE001
         pytest.fail(f"Redis at {url} is unreachable ({exc})", pytrace=False)
     r.flushdb()
-    return r
+    try:
+        yield r
+    finally:
+        r.flushdb()
+        r.close()
+
+
+@contextmanager
+def services_on(tmp_path: Path, redis_url: str):
+    """``Services`` on a SQLite file under ``tmp_path`` and the emptied Redis ``redis_url``."""
+    from loandocs.config import Settings
+    from loandocs.services import Services, set_services
+
+    with flushed_redis(redis_url):
+        services = Services(Settings(data_dir=tmp_path / "data", redis_url=redis_url))
+        try:
+            yield services
+        finally:
+            set_services(None)
+            services.engine.dispose()
+
+
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+def reportlab_cjk_font() -> str:
+    """The name of a CJK font registered with reportlab, for PDFs drawn in the tests."""
+    if not CJK_FONT.exists():
+        pytest.skip(f"no CJK font at {CJK_FONT}; install fonts-wqy-microhei")
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if "wqy" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("wqy", str(CJK_FONT), subfontIndex=0))
+    return "wqy"
 
 
 def one_page_statement_pdf(seed: int, holder: str) -> bytes:

@@ -7,7 +7,8 @@ import pytest
 
 from loandocs.extractor import Limits, Pipeline, PipelineOptions
 
-from .test_loading import encrypted_pdf_bytes, handwritten_pdf
+from .hostile import pdf as handwritten_pdf
+from .test_loading import encrypted_pdf_bytes
 
 
 def _pdf(pages: int, size=(595, 842)) -> bytes:

@@ -65,20 +65,16 @@ class Api:
 
 @pytest.fixture(scope="module")
 def module_api(tmp_path_factory):
-    r = flushed_redis(REDIS_URL)
-    api = Api(tmp_path_factory.mktemp("hostile"))
-    yield api
-    api.close()
-    r.flushdb()
-    r.close()
+    with flushed_redis(REDIS_URL):
+        api = Api(tmp_path_factory.mktemp("hostile"))
+        yield api
+        api.close()
 
 
 @pytest.fixture
 def redis_db():
-    r = flushed_redis(REDIS_URL)
-    yield r
-    r.flushdb()
-    r.close()
+    with flushed_redis(REDIS_URL) as r:
+        yield r
 
 
 def _error(r, status: int, code: str) -> dict:

@@ -21,6 +21,8 @@ from loandocs.errors import FileTooLarge, InputError
 from loandocs.extractor.loading import LoadedFile, load_file, sniff_type
 from loandocs.extractor.options import Limits
 
+from .hostile import pdf as handwritten_pdf
+
 LIMITS = Limits()
 
 
@@ -63,22 +65,6 @@ def pdf_bytes(sizes: list[tuple[float, float]]) -> bytes:
 @functools.cache
 def small_pdf_bytes() -> bytes:
     return pdf_bytes([(72, 144), (144, 72)])
-
-
-def handwritten_pdf(objects: list[bytes], trailer: bytes) -> bytes:
-    """A PDF with a correct xref table; objects are numbered from 1."""
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for num, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (num, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    size = len(objects) + 1
-    out += b"trailer\n<< /Size %d %s >>\nstartxref\n%d\n%%%%EOF\n" % (size, trailer, xref)
-    return bytes(out)
 
 
 _PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")

@@ -18,11 +18,11 @@ from rq.job import Job
 from loandocs.api import create_app
 from loandocs.config import Settings
 from loandocs.logs import JsonFormatter, job_id_var, request_id_var, setup_logging
-from loandocs.services import Services, set_services
+from loandocs.services import Services
 from loandocs.worker.queue import DEFAULT_QUEUE, REPROCESS_QUEUE, job_id_for
 from loandocs.worker.runner import run_worker
 
-from .conftest import flushed_redis, one_page_statement_pdf, staff_token
+from .conftest import one_page_statement_pdf, services_on, staff_token
 
 REDIS_URL = os.environ.get("LOANDOCS_TEST_OPS_REDIS_URL", "redis://127.0.0.1:6379/15")
 NO_SEAL = Path(__file__).resolve().parent.parent / "samples/financial/income_pdf_004_no_seal.pdf"
@@ -30,13 +30,8 @@ NO_SEAL = Path(__file__).resolve().parent.parent / "samples/financial/income_pdf
 
 @pytest.fixture
 def svc(tmp_path):
-    r = flushed_redis(REDIS_URL)
-    services = Services(Settings(data_dir=tmp_path / "data", redis_url=REDIS_URL))
-    yield services
-    set_services(None)
-    services.engine.dispose()
-    r.flushdb()
-    r.close()
+    with services_on(tmp_path, REDIS_URL) as services:
+        yield services
 
 
 def _statement(seed: int) -> bytes:

@@ -41,10 +41,8 @@ OLD = "0.0.1"
 
 @pytest.fixture
 def redis_db():
-    r = flushed_redis(REDIS_URL)
-    yield r
-    r.flushdb()
-    r.close()
+    with flushed_redis(REDIS_URL) as r:
+        yield r
 
 
 def _services(tmp_path, database_url=None) -> Services:

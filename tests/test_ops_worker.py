@@ -16,15 +16,13 @@ import pytest
 from rq import Queue, Retry, Worker
 from rq.job import Job
 
-from loandocs.config import Settings
-from loandocs.services import Services, set_services
 from loandocs.store import repository as repo
 from loandocs.worker import metrics as wm
 from loandocs.worker.pool import Pool, threads_per_worker
 from loandocs.worker.queue import DEFAULT_QUEUE, enqueue_document, job_id_for
 from loandocs.worker.runner import MAX_ATTEMPTS, run_worker, sweep
 
-from .conftest import flushed_redis, one_page_statement_pdf
+from .conftest import one_page_statement_pdf, services_on
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("LOANDOCS_TEST_OPS_WORKER_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -35,13 +33,8 @@ APP_DATE = dt.date(2026, 11, 29)
 
 @pytest.fixture
 def svc(tmp_path):
-    r = flushed_redis(REDIS_URL)
-    services = Services(Settings(data_dir=tmp_path / "data", redis_url=REDIS_URL))
-    yield services
-    set_services(None)
-    services.engine.dispose()
-    r.flushdb()
-    r.close()
+    with services_on(tmp_path, REDIS_URL) as services:
+        yield services
 
 
 def _cheap(seed: int) -> bytes:

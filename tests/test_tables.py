@@ -4,7 +4,6 @@ OCR lines the way the recogniser returns them."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ from loandocs.extractor.options import Limits
 from loandocs.extractor.tables import Cell, Table, find_table
 from loandocs.extractor.textlayer import read_text_layer
 
-CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+from .conftest import reportlab_cjk_font
 
 CUES = {
     "date": ["交易日期", "日期", "记账日期"],
@@ -51,17 +50,6 @@ SPLIT_HEADER = ["交易日期", "摘要", "收入", "支出", "余额", "对方�
 SIGNED_HEADER = ["交易日期", "交易类型", "交易金额(元)", "账户余额", "对方户名"]
 
 
-def _font() -> str:
-    if not CJK_FONT.exists():
-        pytest.skip(f"no CJK font at {CJK_FONT}; install fonts-wqy-microhei")
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    if "wqy" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("wqy", str(CJK_FONT), subfontIndex=0))
-    return "wqy"
-
-
 def _cells(tx, split: bool) -> list[str]:
     date, desc, amount, balance, cp = tx
     if split:
@@ -78,7 +66,7 @@ def make_statement(split: bool, ruled: bool) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
-    font = _font()
+    font = reportlab_cjk_font()
     header = SPLIT_HEADER if split else SIGNED_HEADER
     widths = [72, 120, 72, 72, 80, 100] if split else [80, 130, 90, 90, 125]
     xs = [40]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,19 +18,9 @@ from loandocs.extractor.textlayer import (
     read_text_layer,
 )
 
-CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+from .conftest import reportlab_cjk_font
+
 BODY = "本人张三于二零二四年在星河银行开立储蓄账户月收入稳定特此证明" * 3  # 93 characters
-
-
-def _font() -> str:
-    if not CJK_FONT.exists():
-        pytest.skip(f"no CJK font at {CJK_FONT}; install fonts-wqy-microhei")
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    if "wqy" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("wqy", str(CJK_FONT), subfontIndex=0))
-    return "wqy"
 
 
 def _pdf(draw, pages: int = 1, **canvas_kw) -> bytes:
@@ -74,7 +63,7 @@ def _paragraph(c, font: str, text: str, *, mode: int = 0, size: float = 10, top:
 
 
 def test_lines_split_cells_and_scale_to_pixels():
-    font = _font()
+    font = reportlab_cjk_font()
 
     def draw(c, _):
         c.setFont(font, 10)
@@ -115,7 +104,7 @@ def test_boxes_match_the_rendered_page(rotate: int):
 
     from loandocs.extractor.loading import load_file
 
-    font = _font()
+    font = reportlab_cjk_font()
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=(600, 800))
     c.setCropBox((30, 50, 560, 760))
@@ -167,7 +156,7 @@ def test_blank_page_has_no_text():
 
 
 def test_scan_with_a_caption_is_a_scan():
-    font, img = _font(), _png()
+    font, img = reportlab_cjk_font(), _png()
 
     def draw(c, _):
         c.drawImage(img, 0, 60, width=595, height=782)
@@ -181,7 +170,7 @@ def test_scan_with_a_caption_is_a_scan():
 
 def test_invisible_ocr_layer_over_a_scan():
     """An OCR'd scan (render mode 3 over the image) is trusted only when the layer is full."""
-    font, img = _font(), _png()
+    font, img = reportlab_cjk_font(), _png()
 
     def draw_with(text):
         def draw(c, _):
@@ -198,7 +187,7 @@ def test_invisible_ocr_layer_over_a_scan():
 
 
 def test_native_page_with_background_image_is_usable():
-    font, img = _font(), _png()
+    font, img = reportlab_cjk_font(), _png()
 
     def draw(c, _):
         c.drawImage(img, 0, 0, width=595, height=842)  # a watermark / letterhead picture
@@ -210,7 +199,7 @@ def test_native_page_with_background_image_is_usable():
 
 
 def test_photos_with_a_caption_are_too_sparse():
-    font, img = _font(), _png(200, 130)
+    font, img = reportlab_cjk_font(), _png(200, 130)
 
     def draw(c, _):
         c.drawImage(img, 100, 480, width=400, height=260)  # two ID card photocopies
@@ -225,7 +214,7 @@ def test_photos_with_a_caption_are_too_sparse():
 
 
 def test_font_without_tounicode_is_cid_garbage():
-    font = _font()
+    font = reportlab_cjk_font()
 
     def draw(c, _):
         _paragraph(c, font, BODY)
@@ -264,7 +253,7 @@ def test_classifier_thresholds():
 def test_encrypted_pdf():
     from reportlab.lib.pdfencrypt import StandardEncryption
 
-    font = _font()
+    font = reportlab_cjk_font()
 
     def draw(c, _):
         _paragraph(c, font, BODY)
@@ -287,7 +276,7 @@ def test_corrupt_pdf(data: bytes, code: str):
 
 
 def test_truncated_pdf():
-    font = _font()
+    font = reportlab_cjk_font()
     data = _pdf(lambda c, _: _paragraph(c, font, BODY), pages=2)
     with pytest.raises(InputError) as e:
         read_text_layer(data[: len(data) // 3], Limits())
@@ -318,7 +307,7 @@ def test_page_too_large():
 def test_a_page_too_heavy_for_pdfminer_is_left_to_ocr():
     """Pages whose content streams pass the text-layer budget are not interpreted by pdfminer
     (seconds and GBs per MiB of operators) but marked for rendering and OCR."""
-    font = _font()
+    font = reportlab_cjk_font()
 
     def draw(c, n):
         _paragraph(c, font, "中国工商银行个人账户对账单")

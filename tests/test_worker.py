@@ -33,10 +33,8 @@ APP_DATE = dt.date(2026, 11, 29)
 
 @pytest.fixture
 def redis_db():
-    r = flushed_redis(REDIS_URL)
-    yield r
-    r.flushdb()
-    r.close()
+    with flushed_redis(REDIS_URL) as r:
+        yield r
 
 
 @pytest.fixture(params=["sqlite"])

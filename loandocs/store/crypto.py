@@ -213,19 +213,20 @@ class KeyFile:
             created = False
         finally:
             os.unlink(tmp)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         return created
 
     def replace(self, keys: Sequence[bytes]) -> None:
         """Rewrite the file atomically (rotation, retirement); readers see the old or new one."""
         os.replace(self._temp(self._render(keys)), self.path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside ``path`` durable (the key file here, stored documents in ``files``)."""
     try:
         fd = os.open(path, os.O_RDONLY)
-    except OSError:
+    except OSError:  # not possible on every platform (Windows); the data itself is synced
         return
     try:
         os.fsync(fd)

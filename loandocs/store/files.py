@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from loandocs.errors import LoanDocsError
-from loandocs.store.crypto import HEADER_LEN, MAGIC, Cipher, IdentityCipher, blob_key_id
+from loandocs.store.crypto import HEADER_LEN, MAGIC, Cipher, IdentityCipher, blob_key_id, fsync_dir
 
 _KEY = re.compile(r"[0-9a-f]{64}")
 
@@ -69,7 +69,7 @@ class DocumentStore:
             except FileNotFoundError:
                 pass
             raise
-        _fsync_dir(path.parent)  # make the rename itself durable
+        fsync_dir(path.parent)  # make the rename itself durable
 
     def get(self, key: str) -> bytes:
         path = self.path_for(key)
@@ -140,16 +140,3 @@ class DocumentStore:
             self.path_for(key).unlink()
         except FileNotFoundError:
             pass
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # not possible on every platform (Windows); the data itself is synced
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
