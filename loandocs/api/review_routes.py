@@ -23,7 +23,6 @@ from loandocs.worker import jobs
 router = APIRouter(prefix="/v1", tags=["review"])
 
 CLOSED = frozenset({"approved", "rejected", "disbursed"})
-FINISHED = ("extracted", "failed")
 SCAN_CHUNK = 500  # applications assessed at a time when a flag filter needs all of them
 AUTH = {401: {"description": "auth_required, invalid_token"}, 403: {"description": "forbidden, csrf_failed"}}
 NOT_FOUND = {404: {"description": "not_found"}}
@@ -35,11 +34,9 @@ MOVE = {**AUTH, **NOT_FOUND, 409: {"description": "illegal_transition"}}
 def assessment_of(app: repo.ApplicationRecord, files: list[store.FileResults]) -> Assessment | None:
     """The application's finished documents against its checklist, re-validated so reviewer
     corrections count; None while nothing has been read."""
-    done = [f for f in files if f.document.status in FINISHED]
-    parts = [p for f in done for p in f.parts]
+    parts, hashes = store.finished_parts(files)
     if not parts:
         return None
-    hashes = [f.document.sha256 for f in done for _ in f.parts]
     return assess(parts, app.loan_type, app.application_date, file_hashes=hashes, revalidate=True)
 
 

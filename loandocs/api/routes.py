@@ -208,7 +208,7 @@ def get_page_image(doc_id: str, index: int, page: int, session: SessionDep, serv
     """The page image that document ``index`` of this upload (0-based) was read from, for its
     ``page``-th page (1-based); every ``bbox`` of that document is in its pixels."""
     doc = repo.get_document(session, doc_id)
-    ext = repo.latest_extraction(session, doc.id) if doc.status in ("extracted", "failed") else None
+    ext = repo.latest_extraction(session, doc.id) if doc.status in repo.FINISHED else None
     results = ext.result if ext else []
     keys = (results[index].get("page_images") or []) if 0 <= index < len(results) else []
     if not 1 <= page <= len(keys):

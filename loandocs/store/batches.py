@@ -11,10 +11,9 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
-from loandocs.store.repository import CST
+from loandocs.store.repository import CST, FINISHED
 from loandocs.store.tables import Application, Document, Extraction, StatusHistory, utcnow
 
-FINISHED = ("extracted", "failed")  # only these are re-processed: the others already have a job coming
 _CHUNK = 500  # ids per IN (...) clause; SQLite allows 32766 parameters, PostgreSQL 65535
 
 

@@ -43,6 +43,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "disbursed": frozenset(),
 }
 DOCUMENT_STATUSES = ("received", "queued", "processing", "extracted", "failed")
+FINISHED = ("extracted", "failed")  # a job ran to its end; the others have a job still coming
 
 # Application numbers carry the day in China Standard Time (no DST, so a fixed offset is exact):
 # a bank's "today" does not switch at UTC midnight, 08:00 local.

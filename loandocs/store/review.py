@@ -108,6 +108,13 @@ def files_of(session: Session, app_ids: list[str]) -> dict[str, list[FileResults
     return out
 
 
+def finished_parts(files: list[FileResults]) -> tuple[list[DocumentResult], list[str]]:
+    """The documents read from the finished files (latest extraction, reviewer corrections on
+    top), and the file hash of each, as the assessment takes them for duplicate detection."""
+    done = [f for f in files if f.document.status in repo.FINISHED]
+    return [p for f in done for p in f.parts], [f.document.sha256 for f in done for _ in f.parts]
+
+
 def last_move_to(session: Session, app_id: str, to_status: str) -> repo.HistoryRecord | None:
     row = session.scalar(select(StatusHistory).where(StatusHistory.application_id == app_id,
                                                      StatusHistory.to_status == to_status)

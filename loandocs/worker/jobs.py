@@ -15,6 +15,7 @@ from typing import Any
 from loandocs.errors import ConfigError, LoanDocsError
 from loandocs.models import DocumentResult
 from loandocs.store import repository as repo
+from loandocs.store import review
 from loandocs.worker import metrics as m
 
 log = logging.getLogger(__name__)
@@ -146,27 +147,6 @@ def _store_page_images(services, results: list[DocumentResult], images: list) ->
         result.page_images = keys or None
 
 
-def application_documents(s, app_id: str) -> tuple[list[DocumentResult], list[str]]:
-    """The application's finished documents as the reviewer sees them (latest extraction,
-    reviewer corrections on top), with the file hash of each for duplicate detection."""
-    documents: list[DocumentResult] = []
-    hashes: list[str] = []
-    for d in repo.list_documents(s, app_id):
-        if d.status not in ("extracted", "failed"):
-            continue
-        ext = repo.latest_extraction(s, d.id)
-        if ext is None:
-            continue
-        effective = {e.index: e for e in repo.effective_fields(s, d.id)}
-        for i, part in enumerate(ext.result):
-            result = DocumentResult.model_validate(part)
-            if i in effective:
-                result = result.model_copy(update={"fields": dict(effective[i].fields)})
-            documents.append(result)
-            hashes.append(d.sha256)
-    return documents, hashes
-
-
 def reassess(s, app_id: str, *, actor: str = ACTOR, note: str = "") -> str | None:
     """Move the application once all its documents are done. Returns the new status, or None
     when nothing moved (documents still pending, or the application is past collection).
@@ -192,7 +172,7 @@ def reassess(s, app_id: str, *, actor: str = ACTOR, note: str = "") -> str | Non
         return None  # needs_supplement goes back to accepted on a new upload (API); later states are the reviewer's
     if any(d.status in PENDING for d in repo.list_documents(s, app_id)):
         return None
-    documents, hashes = application_documents(s, app_id)
+    documents, hashes = review.finished_parts(review.files_of(s, [app_id])[app_id])
     result = assess(documents, app.loan_type, app.application_date, file_hashes=hashes, revalidate=True)
 
     def why(text: str) -> str:
