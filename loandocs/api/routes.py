@@ -22,6 +22,7 @@ from loandocs.api.filenames import MIME_TYPES, safe_filename
 from loandocs.extractor.loading import check_file
 from loandocs.models import DocumentResult
 from loandocs.store import repository as repo
+from loandocs.store import review
 from loandocs.store.tables import Application, Document
 from loandocs.worker.queue import enqueue_document
 
@@ -120,12 +121,8 @@ def _results(session: Session, doc: repo.DocumentRecord) -> tuple[int | None, li
     ext = repo.latest_extraction(session, doc.id)
     if ext is None:
         return None, []
-    effective = {e.index: e.fields for e in repo.effective_fields(session, doc.id)}
-    out = []
-    for i, part in enumerate(ext.result):
-        result = DocumentResult.model_validate(part)
-        out.append(result.model_copy(update={"fields": effective.get(i, result.fields)}))
-    return ext.version, out
+    corrections = repo.list_corrections(session, doc.id)
+    return ext.version, [review.apply_corrections(part, corrections) for part in ext.result]
 
 
 @router.get("/applications/{app_id}", response_model=s.ApplicationOut, responses={**NOT_FOUND, **AUTH})
@@ -133,15 +130,15 @@ def get_application(app_id: str, session: SessionDep,
                     caller: Annotated[Caller, Depends(OWN_APPLICATION)]) -> s.ApplicationOut:
     app = repo.get_application(session, app_id)
     record(session, caller, "read", "application", app_id, app_id)
-    docs = repo.list_documents(session, app_id)
+    files = review.files_of(session, [app_id])[app_id]  # every file, in three queries
+    docs = [f.document for f in files]
     owners: list[int] = []  # owners[k]: index into docs of the k-th extracted part
     parts: list[DocumentResult] = []
     hashes: list[str] = []
-    for n, doc in enumerate(docs):
-        _, results = _results(session, doc)
-        parts += results
-        owners += [n] * len(results)
-        hashes += [doc.sha256] * len(results)
+    for n, f in enumerate(files):
+        parts += f.parts
+        owners += [n] * len(f.parts)
+        hashes += [f.document.sha256] * len(f.parts)
     # With nothing extracted yet the checklist shows nothing present and completeness 0;
     # missing materials are not asked for while the uploads are still being read.
     result = assess(parts, app.loan_type, app.application_date, file_hashes=hashes, revalidate=bool(parts))
