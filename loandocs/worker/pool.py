@@ -7,7 +7,7 @@ really gives its memory back. The supervisor itself stays small: no engine, no d
 
 - **Threads:** ONNX Runtime gets ``cores // N`` threads per worker (``LOANDOCS_OCR_THREADS``,
   unless set explicitly), so N workers do not fight over the same cores; OpenCV is capped the
-  same way in each child (``worker_cmd``).
+  same way in each child (``loandocs.cli.worker``).
 - **Recycling:** a child started with ``--max-jobs M`` exits with ``RECYCLE_EXIT`` after M jobs
   and is started again at once; memory that the OCR runtime or a heavy document left behind
   goes with the old process.

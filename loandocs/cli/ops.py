@@ -13,6 +13,7 @@ import datetime as dt
 import getpass
 import json
 import sys
+from loandocs.cli.args import date_arg, positive_int
 
 # Documents of one run queued at a time: enough to keep every worker busy between polls,
 # few enough that Ctrl+C leaves little behind (see loandocs.worker.reprocess).
@@ -20,17 +21,6 @@ DEFAULT_BATCH = 50
 DOC_TYPES = ("id_card_front", "id_card_back", "income_certificate", "bank_statement", "unknown")
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1: {text!r}")
-    return int(text)
 
 
 def add_parsers(sub) -> None:
@@ -40,8 +30,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--application", action="append", default=[], metavar="ID", help="application id (repeatable)")
     p.add_argument("--doc-type", action="append", default=[], choices=DOC_TYPES, help="repeatable")
     p.add_argument("--status", action="append", default=[], choices=("extracted", "failed"), help="repeatable")
-    p.add_argument("--since", type=_date, help="uploaded on or after this day (YYYY-MM-DD, China time)")
-    p.add_argument("--until", type=_date, help="uploaded on or before this day")
+    p.add_argument("--since", type=date_arg, help="uploaded on or after this day (YYYY-MM-DD, China time)")
+    p.add_argument("--until", type=date_arg, help="uploaded on or before this day")
     p.add_argument("--older-than-extractor", action="store_true",
                    help="only documents last extracted by an older extractor version than this one")
     p.add_argument("--all", action="store_true", help="every finished document (needed when no filter is given)")
@@ -52,7 +42,7 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("failed", help="list failed documents with their error codes")
     p.add_argument("--code", action="append", default=[], help="only this error code (repeatable)")
     p.add_argument("--application", action="append", default=[], metavar="ID")
-    p.add_argument("--limit", type=_positive, default=100)
+    p.add_argument("--limit", type=positive_int, default=100)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_failed)
 
@@ -66,7 +56,7 @@ def add_parsers(sub) -> None:
 
 def _feeding_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-wait", action="store_true", help="enqueue and return instead of waiting with a progress bar")
-    p.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH,
+    p.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH,
                    help=f"documents in flight at a time (default {DEFAULT_BATCH})")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 

@@ -12,24 +12,16 @@ Kept out of ``cli.py`` so that module only has to register it; it must not impor
 from __future__ import annotations
 
 import argparse
+from loandocs.cli.args import positive_int
 
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1: {text!r}")
-    return value
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("worker", help="process uploaded documents from the queue")
     p.add_argument("--burst", action="store_true", help="exit when the queues are empty")
-    p.add_argument("--concurrency", type=_positive, default=1, metavar="N",
+    p.add_argument("--concurrency", type=positive_int, default=1, metavar="N",
                    help="run N worker processes; each gets cores/N OCR threads (default 1)")
-    p.add_argument("--max-jobs", type=_positive, default=None, metavar="M",
+    p.add_argument("--max-jobs", type=positive_int, default=None, metavar="M",
                    help="restart a worker process after M jobs, to bound its memory")
     p.add_argument("--queue", action="append", dest="queues", metavar="NAME",
                    help="listen to this queue (repeatable, in priority order; default: "

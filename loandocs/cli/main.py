@@ -13,19 +13,13 @@ import json
 import sys
 from pathlib import Path
 
-from loandocs import admin_cmd, check_cmd, keys_cmd
-from loandocs import ops_cmd, worker_cmd
+from loandocs.cli import admin, check, keys, ops, worker
+from loandocs.cli.args import date_arg
 from loandocs.errors import LoanDocsError
 
 EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3
 
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _pipeline(args: argparse.Namespace):
@@ -121,10 +115,10 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
-        from loandocs.devrun import run
+        from loandocs.cli.demo import run
 
         return run(args.host, args.port, args.samples)
-    from loandocs.serve_cmd import serve
+    from loandocs.cli.serve import serve
 
     return serve(args.host, args.port)
 
@@ -136,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("extract", help="run the extraction pipeline on files")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="print a JSON array of documents")
-    p.add_argument("--application-date", type=_date, help="date to check validity and age against (default today)")
+    p.add_argument("--application-date", type=date_arg, help="date to check validity and age against (default today)")
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("eval", help="compare extraction with ground truth in DIR")
@@ -156,11 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="also run one worker and create a sample application (make run)")
     p.add_argument("--samples", default="samples", help="with --demo: where the sample documents are")
     p.set_defaults(func=cmd_serve)
-    check_cmd.add_parser(sub)
-    worker_cmd.add_parser(sub)
-    ops_cmd.add_parsers(sub)
-    admin_cmd.add_parser(sub)
-    keys_cmd.add_parser(sub)
+    check.add_parser(sub)
+    worker.add_parser(sub)
+    ops.add_parsers(sub)
+    admin.add_parser(sub)
+    keys.add_parser(sub)
     return parser
 
 
@@ -175,6 +169,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -102,7 +102,7 @@ def _announce(base: str, samples: Path) -> None:
 
 
 def run(host: str = "127.0.0.1", port: int = 8000, samples: str = "samples") -> int:
-    from loandocs.serve_cmd import serve
+    from loandocs.cli.serve import serve
 
     # The worker is its own process (as in production); it finds the embedded Redis that
     # the API starts because both are given the same data dir.

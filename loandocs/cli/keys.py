@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 
-from loandocs.admin_cmd import _actor
+from loandocs.cli.admin import _actor
 
 
 def add_parser(sub) -> None:

@@ -13,23 +13,18 @@ import hashlib
 import json
 import sys
 from pathlib import Path
+from loandocs.cli.args import date_arg
 
 EXIT_USAGE = 2
 JSON_KEYS = ("checklist", "completeness", "status", "supplement", "review")
 
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("check", help="assess the files in DIR as one application against a loan type's checklist")
     p.add_argument("dir", metavar="DIR")
     p.add_argument("--loan-type", required=True, help="a loan type of the checklist (personal_consumer, mortgage, business)")
-    p.add_argument("--application-date", type=_date, help="date to check validity, age and freshness against (default today)")
+    p.add_argument("--application-date", type=date_arg, help="date to check validity, age and freshness against (default today)")
     p.add_argument("--json", action="store_true", help="print {documents, checklist, completeness, status, supplement, review}")
     p.set_defaults(func=cmd_check)
 

@@ -1,0 +1,5 @@
+import sys
+
+from loandocs.cli.main import main
+
+sys.exit(main())
