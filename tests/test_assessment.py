@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from loandocs.errors import ConfigError
-from loandocs.extractor.assessment import assess, load_checklist, options_for
-from loandocs.extractor.checks import make_check
+from loandocs.rules.assessment import assess, load_checklist, options_for
+from loandocs.rules.catalog import make_check
 from loandocs.extractor.options import PipelineOptions
 from loandocs.models import DocumentResult, ExtractedField
 

@@ -7,7 +7,7 @@ from loandocs.extractor.ocr.base import OcrLine
 from loandocs.extractor.options import PipelineOptions
 from loandocs.extractor.orientation import is_upside_down, rotate_lines_180, split_front_back
 from loandocs.extractor.parsers.idcard import parse_back, parse_front
-from loandocs.extractor.validation import validate
+from loandocs.rules.validation import validate
 from loandocs.models import DocumentResult
 
 

@@ -14,7 +14,7 @@ from loandocs.api import review_schemas as rs
 from loandocs.api.auth import REVIEWER, STAFF, Caller, record
 from loandocs.api.deps import SessionDep
 from loandocs.api.errors import ApplicationClosed
-from loandocs.extractor.assessment import Assessment, assess
+from loandocs.rules.assessment import Assessment, assess
 from loandocs.masking import mask_field, mask_id_number
 from loandocs.store import repository as repo
 from loandocs.store import review as store

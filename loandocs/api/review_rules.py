@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 from loandocs.api.errors import ApiError
-from loandocs.extractor.assessment import Finding, load_checklist
+from loandocs.rules.assessment import Finding, load_checklist
 from loandocs.extractor.parsers.idcard import BACK_FIELDS, FRONT_FIELDS
 from loandocs.extractor.parsers.income import FIELDS as INCOME_FIELDS
 from loandocs.extractor.parsers.statement import FIELDS as STATEMENT_FIELDS

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from loandocs.extractor.assessment import Finding
+from loandocs.rules.assessment import Finding
 from loandocs.models.document import DocType
 
 

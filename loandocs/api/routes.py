@@ -17,7 +17,7 @@ from loandocs.api.privacy import visible
 from loandocs.api.deps import ServicesDep, SessionDep
 from loandocs.api.errors import ApplicationClosed, ConsentMissing, UnknownLoanType, UnsupportedMediaType
 from loandocs.errors import ConfigError, FileTooLarge, InputError
-from loandocs.extractor.assessment import assess, load_checklist
+from loandocs.rules.assessment import assess, load_checklist
 from loandocs.api.filenames import MIME_TYPES, safe_filename
 from loandocs.extractor.loading import check_file
 from loandocs.models import DocumentResult

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from loandocs.extractor.assessment import ChecklistItem, Finding
+from loandocs.rules.assessment import ChecklistItem, Finding
 from loandocs.models import Check, DocumentResult, ExtractedField
 
 

@@ -37,7 +37,7 @@ def application_files(folder: Path) -> list[Path]:
 def cmd_check(args: argparse.Namespace) -> int:
     from loandocs.config import get_settings
     from loandocs.errors import ConfigError
-    from loandocs.extractor.assessment import assess, load_checklist, options_for
+    from loandocs.rules.assessment import assess, load_checklist, options_for
 
     folder = Path(args.dir)
     if not folder.is_dir():

@@ -21,7 +21,7 @@ from loandocs.extractor.parsers.statement import parse_statement
 from loandocs.extractor.pipeline import Part, Stage, Work, stage
 from loandocs.extractor.seal import find_seal, unroll_ring
 from loandocs.extractor.textlayer import read_text_layer
-from loandocs.extractor.validation import validate
+from loandocs.rules.validation import validate
 from loandocs.models import DocumentResult, PageQuality
 
 # A whole image with a card's proportions is taken to be a scan cropped to the card.

@@ -64,7 +64,7 @@ def process_document(document_id: str, run: str | None = None) -> str:
     recorded with actor ``reprocess`` and the run as the reason.
     """
     from loandocs.extractor import Pipeline
-    from loandocs.extractor.assessment import options_for
+    from loandocs.rules.assessment import options_for
 
     started = time.perf_counter()
     recorder = m.Recorder()
@@ -158,7 +158,7 @@ def reassess(s, app_id: str, *, actor: str = ACTOR, note: str = "") -> str | Non
     are left alone: the transition table has no way back from them, and they are the
     reviewer's (who sees the new extraction and its checks).
     """
-    from loandocs.extractor.assessment import assess
+    from loandocs.rules.assessment import assess
 
     # Lock the application row first (PostgreSQL), *then* count pending documents: of two
     # workers finishing the last two documents at once, the second to get the lock sees the

@@ -21,7 +21,7 @@ from loandocs.api.deps import SessionDep
 from loandocs.api.review_routes import assessment_of
 from loandocs.api.web.common import check_same_origin, csrf_for, render, secure
 from loandocs.errors import LoanDocsError
-from loandocs.extractor.assessment import load_checklist
+from loandocs.rules.assessment import load_checklist
 from loandocs.store import access
 from loandocs.store import repository as repo
 from loandocs.store import review as store

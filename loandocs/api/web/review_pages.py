@@ -20,8 +20,8 @@ from loandocs.api.deps import SessionDep
 from loandocs.api.review_routes import build_queue
 from loandocs.api.web.common import check_same_origin, csrf_for, local_path, render, secure
 from loandocs.api.web.review_view import build_file, income
-from loandocs.extractor.assessment import load_checklist
-from loandocs.extractor.checks import CATALOG
+from loandocs.rules.assessment import load_checklist
+from loandocs.rules.catalog import CATALOG
 from loandocs.masking import mask_field
 from loandocs.store import access
 from loandocs.store import repository as repo

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from loandocs.extractor import idnumber
-from loandocs.extractor.checks import QUALITY_EN, QUALITY_ZH, make_check
+from loandocs.rules.catalog import QUALITY_EN, QUALITY_ZH, make_check
 from loandocs.extractor.options import PipelineOptions
 from loandocs.extractor.parsers import income, statement
 from loandocs.extractor.parsers.idcard import BACK_FIELDS, FRONT_FIELDS

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from loandocs.errors import ConfigError
-from loandocs.extractor.checks import make_check
+from loandocs.rules.catalog import make_check
 from loandocs.extractor.options import PipelineOptions
 from loandocs.models import Check, DocumentResult
 
@@ -285,7 +285,7 @@ def assess(
         raise ValueError("file_hashes must be parallel to documents")
     docs = list(documents)
     if revalidate:
-        from loandocs.extractor.validation import validate  # pulls in the parsers; only when asked
+        from loandocs.rules.validation import validate  # pulls in the parsers; only when asked
 
         opts = options_for(loan_type, PipelineOptions(application_date=application_date), cl)
         docs = [d if d.error else d.model_copy(update={"checks": validate(d, opts)}) for d in docs]
