@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 DIGITS = {"零": 0, "〇": 0, "壹": 1, "贰": 2, "叁": 3, "肆": 4, "伍": 5, "陆": 6, "柒": 7, "捌": 8, "玖": 9,
@@ -63,6 +64,7 @@ def parse_upper_amount(text: str) -> Decimal | None:
     return value
 
 
+_CURRENCY_WORD = re.compile(r"RMB|CNY|人民币|HKD|USD|EUR", re.I)
 _NUM = re.compile(r"[-+−]?\s*(?:\d{1,3}(?:[,，]\d{3})+|\d+)(?:\.\d{1,2})?")
 
 
@@ -71,7 +73,10 @@ def parse_amount(text: str, *, dc: str | None = None) -> Decimal | None:
     ``dc`` is the 借/贷 marker of the row if the table has one (借 / DR = debit = negative)."""
     if text is None:
         return None
-    raw = text.strip().replace("¥", "").replace("￥", "").replace("元", "").replace(" ", "")
+    raw = unicodedata.normalize("NFKC", text).strip().replace("¥", "").replace("￥", "").replace("元", "").replace(" ", "")
+    # A currency word before or after the figure ("RMB -1,200.00", "-RMB1,200.00", "CNY 5.00")
+    # must not hide the sign from the number pattern below.
+    raw = _CURRENCY_WORD.sub("", raw)
     if not raw:
         return None
     negative = False

@@ -17,6 +17,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
+from loandocs.extractor import columns
 from loandocs.extractor.layout import Char, line_chars, normalize_text, union
 from loandocs.extractor.ocr.base import OcrLine
 
@@ -27,7 +28,11 @@ STOP = re.compile(r"第\s*\d+\s*页|共\s*\d+\s*页|合计|总计|期末余额|�
 # A transaction's anchor cell that looks like a date is never a summary line, whatever the
 # description says (a description may well contain 合计).
 _DATEISH = re.compile(r"\d{4}\s*[-/.年]?\s*\d{1,2}")
-_UNIT = re.compile(r"[(\[][^)\]]{0,6}[)\]]$")  # "(元)", "(RMB)" after a header label
+# "(元)", "(RMB)" after a header label: a unit, dropped. Other words in brackets name the
+# column ("记账金额(收入)") and are kept.
+_UNIT = re.compile(r"[(\[](?:元|人民币|人民币元|RMB|CNY|¥|￥|YUAN)?[)\]]$", re.I)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z][A-Za-z./&\s]*")
 _SPLIT_GAP = 0.6  # inside one line, a gap over this many char heights separates two cells (a word space is ~0.3)
 _MAX_HEADER_EXTRA = 4  # a header cell may carry this many characters besides its cue word
 _FAR_BELOW = 4.0  # a row this many line heights below the previous body row ends the body
@@ -190,7 +195,14 @@ def _group_rows(pieces: list[_Piece]) -> list[_Row]:
 
 
 def _clean_label(text: str) -> str:
-    return _UNIT.sub("", normalize_text(text).replace(" ", "").replace("\u3000", ""))
+    """A header label as compared with the cues: a bilingual label ("金额 Amount", "户名 Name")
+    is compared by its Chinese part, an English-only one in lower case without spaces."""
+    text = normalize_text(text).replace("\u3000", " ")
+    if _CJK.search(text):
+        text = _LATIN.sub("", text)
+    else:
+        text = text.lower()
+    return _UNIT.sub("", text.replace(" ", ""))
 
 
 def _cue_score(label: str, cue: str) -> float:
@@ -199,9 +211,12 @@ def _cue_score(label: str, cue: str) -> float:
         return 0.0
     if label == cue:
         return 1000.0
-    if len(label) - len(cue) > _MAX_HEADER_EXTRA or cue not in label:
+    core = re.sub(r"[()\[\]/]", "", label)  # brackets and slashes do not count as extra words
+    if len(core) - len(cue) > _MAX_HEADER_EXTRA or cue not in label:
         return 0.0
-    return 10.0 * len(cue) + (5.0 if label.startswith(cue) else 0.0)
+    # A cue in brackets qualifies the label ("记账金额(收入)": the credit column, not "amount").
+    qualified = 25.0 if re.search(r"[(\[]" + re.escape(cue) + r"[)\]]", label) else 0.0
+    return 10.0 * len(cue) + (5.0 if label.startswith(cue) else 0.0) + qualified
 
 
 def _match_header(row: _Row, cues: dict[str, list[str]]) -> dict[int, str]:
@@ -288,8 +303,16 @@ def _refine(layout: _Layout, rows: list[_BodyRow]) -> _Layout:
             if count is not None and run_start is None:
                 run_start, run_count = x, count
         bounds.append(best_x)
-    lefts = [layout.ranges[0][0]] + bounds
-    rights = bounds + [layout.ranges[-1][1]]
+    # Where the data line up in blocks with clean gaps between them, those gaps win: they hold
+    # whatever the alignment of labels and values (see extractor/columns.py).
+    spans = [(p.x0, p.x1) for p in pieces]
+    for i, x in enumerate(columns.boundaries(layout.cells, spans, tolerance=len(rows) // 50)):
+        if x is not None:
+            bounds[i] = x
+    # The outer columns reach as far as their data do (a right-aligned balance under a
+    # left-aligned label ends well right of the label).
+    lefts = [min(layout.ranges[0][0], min(a for a, _ in spans))] + bounds
+    rights = bounds + [max(layout.ranges[-1][1], max(b for _, b in spans))]
     return _Layout(layout.keys, layout.raw, list(zip(lefts, rights)), layout.pitch, layout.cells)
 
 
@@ -317,7 +340,11 @@ def _assign(row: _Row, layout: _Layout) -> list[list[_Piece]] | None:
 
 
 def _anchor_col(keys: list[str]) -> int:
-    return keys.index("date") if "date" in keys else 0
+    """The column every transaction fills: its date, or its date-and-time (支付宝 交易时间)."""
+    for key in ("date", "time"):
+        if key in keys:
+            return keys.index(key)
+    return 0
 
 
 def _body(rows: list[_Row], layout: _Layout, keys: list[str], cues: dict[str, list[str]],
