@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from loandocs.extractor import OcrOptions, Pipeline, PipelineOptions, get_engine
+from loandocs.reader import OcrOptions, Pipeline, PipelineOptions, get_engine
 
 
 def main() -> int:

@@ -137,7 +137,7 @@ def main() -> int:
                 for f in files:
                     upload(base, a, f)
                 threads = str(max(1, (os.cpu_count() or 2) // n))  # cores / workers
-                wenv = dict(env, LOANDOCS_OCR_THREADS=threads)
+                wenv = dict(env, LOANDOCS_OCR__THREADS=threads)
                 t0 = time.perf_counter()
                 procs += [start(["worker"], wenv) for _ in range(n)]
                 wait_all_done(base, [a])

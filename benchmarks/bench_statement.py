@@ -19,7 +19,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 from PIL import Image
 
-from loandocs.extractor import Pipeline, PipelineOptions, get_engine
+from loandocs.reader import Pipeline, PipelineOptions, get_engine
 
 
 def image_only_pdf(data: bytes, dpi: int) -> bytes:

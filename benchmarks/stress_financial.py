@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from loandocs.evaluation import evaluate
-from loandocs.extractor import Pipeline, PipelineOptions
+from loandocs.reader import Pipeline, PipelineOptions
 from loandocs.samplegen.financial_set import generate_financial_samples
 
 COUNTS = {"income_pdf": 4, "income_scan": 4, "income_scan_gray": 2, "income_photo": 3, "statement_pdf": 3,

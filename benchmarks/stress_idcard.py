@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from loandocs.evaluation import evaluate
-from loandocs.extractor import Pipeline, PipelineOptions
+from loandocs.reader import Pipeline, PipelineOptions
 from loandocs.samplegen import _docs, _person, _render, _rngs
 from loandocs.samplegen import idcard
 

@@ -1,23 +1,30 @@
 """The one place that reads the environment (prefix ``LOANDOCS_``).
 
 Pipeline stages never read settings or the environment: ``Settings.pipeline_options()``
-turns them into plain option models that are passed in.
+turns them into plain option models that are passed in. Limits and OCR options are nested
+models, set as ``LOANDOCS_LIMITS__MAX_PAGES`` or ``LOANDOCS_OCR__THREADS``. Checklist thresholds
+(``LOANDOCS_MIN_AGE``...) are unset by default: the checklist holds them per loan type, and one
+set here overrides it for every loan type and every path (``Settings.checklist()``).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from loandocs.extractor.options import Limits, OcrOptions, PipelineOptions
+from loandocs.models.policy import Thresholds
+
+if TYPE_CHECKING:
+    from loandocs.rules.checklist import Checklist
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LOANDOCS_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="LOANDOCS_", env_nested_delimiter="__", env_file=None, extra="ignore")
 
     data_dir: Path = Field(default=Path("./data"), description="Folder for the database, documents and embedded Redis.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under data_dir when unset.")
@@ -27,18 +34,8 @@ class Settings(BaseSettings):
     encryption_key_file: Path | None = Field(
         default=None, description="Key file (mode 0600, created on first run); default <data_dir>/keys/loandocs.keys.")
 
-    ocr_engine: Literal["rapidocr", "paddleocr"] = "rapidocr"
-    ocr_threads: int = Field(default=0, ge=0, description="ONNX Runtime intra-op threads; 0 = all cores.")
-    ocr_model_dir: Path | None = Field(default=None, description="Local model folder (paddleocr engine, or rapidocr override).")
-
-    max_file_bytes: int = 25 * 1024 * 1024
-    max_pixels: int = 60_000_000
-    max_pages: int = 50
-    max_page_points: float = 5000.0
-    max_pdf_objects: int = 100_000
-    max_pdf_page_content_bytes: int = 1024 * 1024
-    max_pdf_content_bytes: int = 8 * 1024 * 1024
-    text_layer_max_page_content_bytes: int = 256 * 1024
+    ocr: OcrOptions = Field(default_factory=OcrOptions, description="LOANDOCS_OCR__ENGINE, __THREADS, __MODEL_DIR.")
+    limits: Limits = Field(default_factory=Limits, description="LOANDOCS_LIMITS__MAX_FILE_BYTES, __MAX_PAGES, ...")
     # Requests per client address per window (api/ratelimit.py, counted in Redis); 0 = no limit.
     rate_limit_window_s: int = Field(default=60, ge=1)
     rate_limit_upload: int = Field(default=60, ge=0)
@@ -46,12 +43,14 @@ class Settings(BaseSettings):
     rate_limit_application: int = Field(default=30, ge=0)
     rate_limit_login: int = Field(default=30, ge=0)
 
-    low_confidence_threshold: float = 0.80
-    min_age: int = 18
-    max_age: int = 65
-    certificate_max_age_days: int = 90
-    statement_min_days: int = 175
-    statement_max_age_days: int = 30
+    # Overrides of the checklist's thresholds (loandocs/rules/checklist.yaml); None = the checklist's.
+    low_confidence_threshold: float | None = None
+    min_age: int | None = None
+    max_age: int | None = None
+    certificate_max_age_days: int | None = None
+    statement_min_days: int | None = None
+    statement_max_age_days: int | None = None
+    income_mismatch_ratio: float | None = None
 
     # serve and worker logs: one JSON object per line (json) or a line of text (text).
     log_format: Literal["json", "text"] = "json"
@@ -65,26 +64,19 @@ class Settings(BaseSettings):
     def database_url_or_default(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'loandocs.db').resolve()}"
 
+    def threshold_overrides(self) -> dict[str, float | int]:
+        return {k: v for k in Thresholds.model_fields if (v := getattr(self, k)) is not None}
+
+    def checklist(self) -> Checklist:
+        """The packaged checklist with this environment's threshold overrides."""
+        from loandocs.rules.checklist import load_checklist  # the kinds registry; only when asked
+
+        return load_checklist().with_overrides(self.threshold_overrides())
+
     def pipeline_options(self) -> PipelineOptions:
-        return PipelineOptions(
-            limits=Limits(
-                max_file_bytes=self.max_file_bytes,
-                max_pixels=self.max_pixels,
-                max_pages=self.max_pages,
-                max_page_points=self.max_page_points,
-                max_pdf_objects=self.max_pdf_objects,
-                max_pdf_page_content_bytes=self.max_pdf_page_content_bytes,
-                max_pdf_content_bytes=self.max_pdf_content_bytes,
-                text_layer_max_page_content_bytes=self.text_layer_max_page_content_bytes,
-            ),
-            ocr=OcrOptions(engine=self.ocr_engine, threads=self.ocr_threads, model_dir=self.ocr_model_dir),
-            low_confidence_threshold=self.low_confidence_threshold,
-            min_age=self.min_age,
-            max_age=self.max_age,
-            certificate_max_age_days=self.certificate_max_age_days,
-            statement_min_days=self.statement_min_days,
-            statement_max_age_days=self.statement_max_age_days,
-        )
+        """Options for reading one file with no loan type known: the checklist's default
+        thresholds (with overrides); ``rules.assessment.options_for`` sets a loan type's."""
+        return PipelineOptions(limits=self.limits, ocr=self.ocr, thresholds=self.checklist().default_thresholds())
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loandocs.extractor.pipeline import Pipeline
+from loandocs.reader import Pipeline
 from loandocs.models import DocumentResult
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from loandocs.config import Settings, get_settings
 from loandocs.errors import ConfigError
+from loandocs.rules.checklist import Checklist
 from loandocs.store import DocumentStore, crypto, default_url, make_engine, migrate, session_factory
 from loandocs.store.rekey import check_known_keys
 
@@ -83,6 +84,11 @@ def _answers(client: Redis) -> bool:
 @dataclass
 class Services:
     settings: Settings
+
+    @cached_property
+    def checklist(self) -> Checklist:
+        """The loan types' materials and thresholds, with this environment's overrides."""
+        return self.settings.checklist()
 
     @cached_property
     def database_url(self) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from loandocs.extractor import Pipeline, PipelineOptions, get_engine
+from loandocs.reader import Pipeline, PipelineOptions, get_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "idcards"

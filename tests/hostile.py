@@ -325,7 +325,7 @@ def _serve(conn, target: str) -> None:  # type: ignore[no-untyped-def]
     if target == "pipeline":
         import datetime as dt
 
-        from loandocs.extractor import Pipeline, PipelineOptions, get_engine
+        from loandocs.reader import Pipeline, PipelineOptions, get_engine
 
         pipeline = Pipeline(PipelineOptions(application_date=dt.date(2026, 11, 29)), engine=get_engine())
 

@@ -193,9 +193,9 @@ def test_options_for_applies_thresholds():
     base = PipelineOptions(application_date=DAY)
     mortgage = options_for("mortgage", base)
     business = options_for("business", base)
-    assert mortgage.certificate_max_age_days == 60 and mortgage.application_date == DAY
-    assert business.statement_min_days > 350
-    assert options_for("personal_consumer", base).statement_min_days == 175
+    assert mortgage.thresholds.certificate_max_age_days == 60 and mortgage.application_date == DAY
+    assert business.thresholds.statement_min_days > 350
+    assert options_for("personal_consumer", base).thresholds.statement_min_days == 175
 
 
 def test_unknown_loan_type():

@@ -5,7 +5,7 @@ import io
 import pypdfium2 as pdfium
 import pytest
 
-from loandocs.extractor import Limits, Pipeline, PipelineOptions
+from loandocs.reader import Limits, Pipeline, PipelineOptions
 
 from .hostile import pdf as handwritten_pdf
 from .test_loading import encrypted_pdf_bytes

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from loandocs.evaluation import evaluate
-from loandocs.extractor import Pipeline
+from loandocs.reader import Pipeline
 
 from .conftest import ROOT
 

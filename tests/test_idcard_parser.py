@@ -4,7 +4,7 @@ import datetime as dt
 
 from loandocs.extractor.layout import group_rows
 from loandocs.extractor.ocr.base import OcrLine
-from loandocs.extractor.options import PipelineOptions
+from loandocs.models.policy import Thresholds
 from loandocs.extractor.orientation import is_upside_down, rotate_lines_180, split_front_back
 from loandocs.extractor.parsers.idcard import parse_back, parse_front
 from loandocs.rules.validation import validate
@@ -62,7 +62,7 @@ def test_back_fields_and_long_term():
 
 def _checks(doc_type, fields, date="2026-11-29"):
     doc = DocumentResult(file="t", doc_type=doc_type, fields=fields)
-    return {c.code: c for c in validate(doc, PipelineOptions(application_date=dt.date.fromisoformat(date)))}
+    return {c.code: c for c in validate(doc, Thresholds(), dt.date.fromisoformat(date))}
 
 
 def test_front_checks_pass_for_a_consistent_card():

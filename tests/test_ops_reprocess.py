@@ -23,7 +23,7 @@ import pytest
 
 from loandocs import __version__
 from loandocs.config import Settings
-from loandocs.extractor import Pipeline, PipelineOptions
+from loandocs.reader import Pipeline, PipelineOptions
 from loandocs.models import DocumentResult
 from loandocs.samplegen.bundle import application_bundle
 from loandocs.services import Services, set_services

@@ -67,7 +67,7 @@ def _docs(svc, ids):
 def _start(svc, *args: str) -> tuple[subprocess.Popen, Path]:
     log = Path(svc.settings.data_dir) / f"worker-{time.monotonic_ns()}.log"
     env = dict(os.environ, LOANDOCS_DATA_DIR=str(svc.settings.data_dir), LOANDOCS_REDIS_URL=REDIS_URL,
-               LOANDOCS_DATABASE_URL=svc.database_url, LOANDOCS_OCR_THREADS="1")
+               LOANDOCS_DATABASE_URL=svc.database_url, LOANDOCS_OCR__THREADS="1")
     with open(log, "w") as out:  # a file, not a pipe: nobody reads a pipe while the workers run
         proc = subprocess.Popen([sys.executable, "-m", "loandocs.cli", "worker", *args], cwd=ROOT, env=env,
                                 stdout=subprocess.DEVNULL, stderr=out)
@@ -121,10 +121,10 @@ def test_workers_are_recycled_after_max_jobs(svc):
 def test_pool_shares_the_cores(monkeypatch):
     assert threads_per_worker(2, cores=16) == 8
     assert threads_per_worker(3, cores=2) == 1
-    assert threads_per_worker(4, configured=2, cores=16) == 2  # LOANDOCS_OCR_THREADS wins
-    monkeypatch.delenv("LOANDOCS_OCR_THREADS", raising=False)
+    assert threads_per_worker(4, configured=2, cores=16) == 2  # LOANDOCS_OCR__THREADS wins
+    monkeypatch.delenv("LOANDOCS_OCR__THREADS", raising=False)
     env = Pool(4, threads=0).environment()
-    assert env["LOANDOCS_OCR_THREADS"] == str(threads_per_worker(4))
+    assert env["LOANDOCS_OCR__THREADS"] == str(threads_per_worker(4))
     assert Pool(2, max_jobs=50, burst=True, queues=["q1"]).command()[-6:] == [
         "--child", "--max-jobs", "50", "--burst", "--queue", "q1"]
 

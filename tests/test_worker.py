@@ -144,7 +144,7 @@ def test_worker_killed_mid_job(services, tmp_path):
                                      (INCOME.name, INCOME.read_bytes())])
     _enqueue(svc, ids)
     env = dict(os.environ, LOANDOCS_DATA_DIR=str(tmp_path), LOANDOCS_REDIS_URL=REDIS_URL,
-               LOANDOCS_DATABASE_URL=svc.database_url, LOANDOCS_OCR_THREADS="1")
+               LOANDOCS_DATABASE_URL=svc.database_url, LOANDOCS_OCR__THREADS="1")
     proc = subprocess.Popen([sys.executable, "-m", "loandocs.cli", "worker"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -35,7 +35,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     )
     app.state.services = services or get_services()
     errors.install(app)
-    app.add_middleware(BodyLimit, max_bytes_of=lambda: app.state.services.settings.max_file_bytes)
+    app.add_middleware(BodyLimit, max_bytes_of=lambda: app.state.services.settings.limits.max_file_bytes)
     # Before the body is read: a flood is refused without taking in its uploads.
     app.add_middleware(RateLimit, settings_of=lambda: app.state.services.settings,
                        redis_of=lambda: app.state.services.redis)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.orm import Session
 
 from loandocs.api import review_rules as rules
+from loandocs.kinds import identity_number
 from loandocs.api import review_schemas as rs
 from loandocs.api.auth import REVIEWER, STAFF, Caller, record
 from loandocs.api.deps import SessionDep
@@ -52,9 +53,7 @@ def flags(a: Assessment | None) -> list[str]:
 
 def _item(app: repo.ApplicationRecord, files: list[store.FileResults], a: Assessment | None,
           now: dt.datetime) -> rs.QueueItemOut:
-    number = next((p.fields["id_number"].value for f in files for p in f.parts
-                   if p.doc_type == "id_card_front" and "id_number" in p.fields
-                   and isinstance(p.fields["id_number"].value, str)), None)
+    number = identity_number(p for f in files for p in f.parts)
     return rs.QueueItemOut(
         id=app.id, application_no=app.application_no, applicant_name=app.applicant_name,
         id_number=mask_id_number(number) if number else None, loan_type=app.loan_type, amount=app.amount,
@@ -248,7 +247,7 @@ def correct_field(doc_id: str, body: rs.CorrectionIn, session: SessionDep,
     if ext is None or not ext.result or doc.status != "extracted":
         raise rules.NotExtracted(f"document {doc_id} has no extracted fields to correct")
     index = rules.pick_part(ext.result, body.field, part=body.part, doc_type=body.doc_type)
-    value = rules.coerce(body.field, body.value)
+    value = rules.coerce(body.field, body.value, ext.result[index].get("doc_type"))
     # A single-document file's correction follows the file even if re-processing reads it as
     # another type; in a mixed file it must name its document.
     doc_type = ext.result[index].get("doc_type") if len(ext.result) > 1 else None

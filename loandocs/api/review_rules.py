@@ -8,22 +8,13 @@ Supplement reason codes a reviewer can send besides the check codes of DESIGN:
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 from loandocs.api.errors import ApiError
 from loandocs.rules.assessment import Finding, load_checklist
-from loandocs.extractor.parsers.idcard import BACK_FIELDS, FRONT_FIELDS
-from loandocs.extractor.parsers.income import FIELDS as INCOME_FIELDS
-from loandocs.extractor.parsers.statement import FIELDS as STATEMENT_FIELDS
+from loandocs import kinds
+from loandocs.kinds.values import FIELD_LABELS, InvalidCorrection, coerce_field
 from loandocs.store.repository import TRANSITIONS
-
-
-class InvalidCorrection(ApiError):
-    code = "invalid_correction"
-    http_status = 422
 
 
 class UnknownSupplementReason(ApiError):
@@ -133,103 +124,9 @@ def note_finding(note: str) -> Finding:
 
 # -- corrections ----------------------------------------------------------------------------
 
-FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "id_card_front": FRONT_FIELDS,
-    "id_card_back": BACK_FIELDS,
-    "income_certificate": INCOME_FIELDS + ("seal_text",),
-    "bank_statement": STATEMENT_FIELDS + ("monthly_salary_estimate",),
-}
-DATE_FIELDS = {"birth_date", "valid_from", "issue_date", "period_start", "period_end"}
-MONEY_FIELDS = {"monthly_income", "annual_income", "opening_balance", "closing_balance", "total_credits",
-                "total_debits", "monthly_salary_estimate"}
-NON_NEGATIVE = {"monthly_income", "annual_income", "total_credits", "total_debits", "monthly_salary_estimate"}
-_ID = re.compile(r"\d{17}[\dX]")
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
-_TRUE = {"true", "1", "yes", "是", "有"}
-_FALSE = {"false", "0", "no", "否", "无"}
-
-FIELD_LABELS = {
-    "name": "姓名", "sex": "性别", "ethnicity": "民族", "birth_date": "出生日期", "address": "住址",
-    "id_number": "公民身份号码", "issuing_authority": "签发机关", "valid_from": "有效期起", "valid_until": "有效期止",
-    "employee_name": "员工姓名", "employer": "工作单位", "position": "职务", "employment_start": "入职时间",
-    "monthly_income": "月收入", "annual_income": "年收入", "issue_date": "开具日期", "contact_phone": "联系电话",
-    "has_seal": "单位公章", "seal_text": "公章文字", "bank_name": "开户银行", "account_holder": "户名",
-    "account_number": "账号", "period_start": "起始日期", "period_end": "截止日期", "currency": "币种",
-    "opening_balance": "期初余额", "closing_balance": "期末余额", "total_credits": "收入合计", "total_debits": "支出合计",
-    "monthly_salary_estimate": "月均工资（估算）",
-}
-DOC_TYPE_ZH = {"id_card_front": "身份证人像面", "id_card_back": "身份证国徽面", "income_certificate": "收入证明",
-               "bank_statement": "银行流水", "unknown": "无法识别的文件"}
-
-
-def _bad(field: str, what: str) -> InvalidCorrection:
-    return InvalidCorrection(f"{field}: {what}", field=field)
-
-
-def _date(field: str, text: str) -> str:
-    try:
-        return dt.date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise _bad(field, "expected a date YYYY-MM-DD") from None
-
-
-def coerce(field: str, value: Any) -> Any:
-    """The stored value of a correction, in the canonical form of DESIGN (ISO dates, yuan as a
-    number, 男/女), so the re-run checks read it as they read machine values. None or "" clears
-    the field (the reviewer saw it is not on the document)."""
-    if isinstance(value, str):
-        value = value.strip()
-    if value is None or value == "":
-        return None
-    if field == "has_seal":
-        if isinstance(value, bool):
-            return value
-        text = str(value).lower()
-        if text in _TRUE | _FALSE:
-            return text in _TRUE
-        raise _bad(field, "expected true or false")
-    if isinstance(value, bool):
-        raise _bad(field, "expected text or a number, not true/false")
-    if field in MONEY_FIELDS:
-        try:
-            number = Decimal(str(value).replace(",", "").replace("，", "").removeprefix("¥").removeprefix("￥"))
-        except InvalidOperation:
-            raise _bad(field, "expected an amount in yuan") from None
-        if not number.is_finite() or (field in NON_NEGATIVE and number < 0) or abs(number) >= Decimal(10) ** 12:
-            raise _bad(field, "amount out of range")
-        # Half-up to the fen, as amounts are written by hand (round() would go half-even).
-        return float(number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-    text = str(value)
-    if field in DATE_FIELDS:
-        return _date(field, text)
-    if field == "valid_until":
-        return "long_term" if text in ("long_term", "长期") else _date(field, text)
-    if field == "employment_start":
-        m = _MONTH.fullmatch(text[:7]) if len(text) in (7, 10) else None
-        if not m or not 1 <= int(m.group(2)) <= 12:
-            raise _bad(field, "expected a month YYYY-MM")
-        return m.group(0)
-    if field == "sex":
-        if text not in ("男", "女"):
-            raise _bad(field, "expected 男 or 女")
-        return text
-    if field == "id_number":
-        text = re.sub(r"\s", "", text).upper()
-        if not _ID.fullmatch(text):
-            raise _bad(field, "expected 17 digits and a digit or X")
-        return text
-    if field == "account_number":
-        text = re.sub(r"[\s-]", "", text)
-        if not re.fullmatch(r"\d{8,30}", text):
-            raise _bad(field, "expected 8 to 30 digits")
-        return text
-    if field == "currency":
-        if not re.fullmatch(r"[A-Za-z]{3}", text):
-            raise _bad(field, "expected a 3-letter currency code")
-        return text.upper()
-    if len(text) > 500:
-        raise _bad(field, "at most 500 characters")
-    return text
+FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {k.name: k.field_names for k in kinds.KINDS}
+DOC_TYPE_ZH = {k.name: k.name_zh for k in kinds.KINDS} | {kinds.UNKNOWN: kinds.UNKNOWN_NAME_ZH}
+coerce = coerce_field
 
 
 def pick_part(parts: list[dict[str, Any]], field: str, *, part: int | None, doc_type: str | None) -> int:

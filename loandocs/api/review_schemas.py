@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from loandocs.rules.assessment import Finding
-from loandocs.models.document import DocType
+from loandocs.kinds import DocType
 
 
 class _In(BaseModel):

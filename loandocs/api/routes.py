@@ -84,11 +84,11 @@ def upload_document(app_id: str, file: UploadFile, session: SessionDep, services
     app = repo.get_application(session, app_id)  # 404 before reading or storing anything
     if app.status in CLOSED:
         raise ApplicationClosed(f"application is {app.status}; no more documents are accepted")
-    data, sha = _read_bounded(file, services.settings.max_file_bytes)
+    data, sha = _read_bounded(file, services.settings.limits.max_file_bytes)
     try:
         # By content, never by name or declared type; every loader limit and decodability
         # too, so a bad file is refused here (4xx + code), not later by a worker.
-        kind = check_file(data, services.settings.pipeline_options().limits)
+        kind = check_file(data, services.settings.limits)
     except InputError as exc:
         if exc.code == "unsupported_type":
             raise UnsupportedMediaType(exc.message) from None

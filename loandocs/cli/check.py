@@ -13,6 +13,7 @@ import hashlib
 import json
 import sys
 from pathlib import Path
+
 from loandocs.cli.args import date_arg
 
 EXIT_USAGE = 2
@@ -37,13 +38,13 @@ def application_files(folder: Path) -> list[Path]:
 def cmd_check(args: argparse.Namespace) -> int:
     from loandocs.config import get_settings
     from loandocs.errors import ConfigError
-    from loandocs.rules.assessment import assess, load_checklist, options_for
+    from loandocs.rules.assessment import assess, options_for
 
     folder = Path(args.dir)
     if not folder.is_dir():
         print(f"loandocs check: not a folder: {args.dir}", file=sys.stderr)
         return EXIT_USAGE
-    checklist = load_checklist()
+    checklist = get_settings().checklist()
     try:
         checklist.loan_type(args.loan_type)  # before loading the OCR engine: fail fast
     except ConfigError as exc:
@@ -51,7 +52,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     application_date = args.application_date or dt.date.today()
 
-    from loandocs.extractor import Pipeline
+    from loandocs.reader import Pipeline
 
     base = get_settings().pipeline_options().model_copy(update={"application_date": application_date})
     pipeline = Pipeline(options_for(args.loan_type, base, checklist))

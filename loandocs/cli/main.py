@@ -24,7 +24,7 @@ EXIT_ENVIRONMENT = 3
 
 def _pipeline(args: argparse.Namespace):
     from loandocs.config import get_settings
-    from loandocs.extractor import Pipeline
+    from loandocs.reader import Pipeline
 
     options = get_settings().pipeline_options()
     if getattr(args, "application_date", None):

@@ -13,12 +13,13 @@ import datetime as dt
 import getpass
 import json
 import sys
+from loandocs import kinds
 from loandocs.cli.args import date_arg, positive_int
 
 # Documents of one run queued at a time: enough to keep every worker busy between polls,
 # few enough that Ctrl+C leaves little behind (see loandocs.worker.reprocess).
 DEFAULT_BATCH = 50
-DOC_TYPES = ("id_card_front", "id_card_back", "income_certificate", "bank_statement", "unknown")
+DOC_TYPES = kinds.DOC_TYPES
 
 
 

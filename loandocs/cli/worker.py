@@ -46,7 +46,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         from loandocs.worker.pool import Pool
 
         return Pool(args.concurrency, max_jobs=args.max_jobs, burst=args.burst, queues=args.queues or (),
-                    threads=settings.ocr_threads).run()
+                    threads=settings.ocr.threads).run()
 
     from loandocs.services import get_services
     from loandocs.worker.pool import RECYCLE_EXIT
@@ -57,10 +57,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         n = sweep(services, STUCK_AFTER_S if args.older_than is None else args.older_than)
         print(f"re-enqueued {n} document(s)")
         return 0
-    if settings.ocr_threads > 0:
+    if settings.ocr.threads > 0:
         import cv2
 
-        cv2.setNumThreads(settings.ocr_threads)  # OpenCV's own pool would otherwise use every core
+        cv2.setNumThreads(settings.ocr.threads)  # OpenCV's own pool would otherwise use every core
     done = run_worker(services, burst=args.burst, queues=queues, max_jobs=args.max_jobs)
     # rq's work loop returns after max_jobs; tell the supervisor to start a fresh process.
     return RECYCLE_EXIT if args.max_jobs and done >= args.max_jobs else 0

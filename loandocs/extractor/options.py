@@ -9,11 +9,19 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from loandocs.models.policy import Thresholds
+
 
 class Limits(BaseModel):
     max_file_bytes: int = 25 * 1024 * 1024
     max_pixels: int = 60_000_000  # per image / rendered page; guards decompression bombs
-    max_pages: int = 50
+    max_pages: int = 50  # pages that must be rendered and OCRed (scans, pages without a usable text layer)
+    # PDF pages read from their text layer only: no pixels, a few ms each, so a year of a busy
+    # account (hundreds of pages) is accepted. Rendered pages still count against max_pages.
+    max_text_layer_pages: int = 1000
+    # ... and each page beyond max_pages adds this much to max_pdf_content_bytes (a statement
+    # page draws ~25 KiB of operators).
+    max_pdf_content_bytes_per_extra_page: int = 64 * 1024
     max_page_points: float = 5000.0  # PDF page side in points (1/72 in); ~1.76 m
     # PDF structure, estimated from the raw bytes before parsing (extractor/pdfscan.py): real
     # statements have a few hundred objects and tens of KB of drawing operators per page.
@@ -35,12 +43,9 @@ class PipelineOptions(BaseModel):
     limits: Limits = Limits()
     ocr: OcrOptions = OcrOptions()
     application_date: dt.date | None = None  # None = today
-    low_confidence_threshold: float = 0.80
-    min_age: int = 18
-    max_age: int = 65
-    certificate_max_age_days: int = 90
-    statement_min_days: int = 175
-    statement_max_age_days: int = 30
+    # For the document checks the default pipeline runs (``loandocs.reader``): the checklist's
+    # defaults unless a loan type's, and the environment's overrides, are passed in.
+    thresholds: Thresholds = Thresholds()
     pdf_render_dpi: int = 200
     reread_upside_down: bool = False  # a second OCR pass on upside-down pages; same accuracy on our sets (RESULTS.md)
 

@@ -1,5 +1,9 @@
 """The extraction pipeline: a list of stages with one call shape, ``stage(work) -> None``.
 
+The stages are passed in: the reading stages live in ``loandocs.extractor.stages``, the ones
+that know document kinds in ``loandocs.kinds.stages``, and ``loandocs.reader`` puts the default
+list together (with the document checks).
+
 Each stage reads and extends one ``Work`` object and is timed under its ``name``. The
 pipeline never reads the environment and never touches Redis, a database or HTTP: bytes in,
 typed ``DocumentResult``s out.
@@ -16,7 +20,7 @@ import numpy as np
 
 from loandocs.errors import InputError, LoanDocsError
 from loandocs.extractor.layout import Row
-from loandocs.extractor.loading import LoadedFile
+from loandocs.extractor.loading import LoadedFile, render_pdf_pages
 from loandocs.extractor.ocr.base import OcrEngine, OcrLine, get_engine
 from loandocs.extractor.options import PipelineOptions
 from loandocs.models import DocumentResult, PageQuality
@@ -55,6 +59,17 @@ class Work:
             self.engine = get_engine(self.options.ocr)
         return self.engine
 
+    def page_image(self, part: Part) -> np.ndarray:
+        """The part's image, rendering a text-layer PDF page now if nobody needed it before."""
+        if part.image is None:
+            o = self.options
+            part.image = render_pdf_pages(self.data, o.limits, {part.page}, dpi=o.pdf_render_dpi)[part.page].image
+        return part.image
+
+    def page_images(self) -> list[list[np.ndarray]]:
+        """For each document, the image of each of its parts (the coordinate space of its boxes)."""
+        return [[self.page_image(part) for part in parts] for parts in self.documents]
+
 
 class Stage(Protocol):
     name: str
@@ -71,13 +86,9 @@ def stage(name: str) -> Callable[[Callable[[Work], None]], Stage]:
 
 
 class Pipeline:
-    def __init__(self, options: PipelineOptions | None = None, engine: OcrEngine | None = None, stages: list[Stage] | None = None):
+    def __init__(self, stages: list[Stage], options: PipelineOptions | None = None, engine: OcrEngine | None = None):
         self.options = options or PipelineOptions()
         self.engine = engine
-        if stages is None:
-            from loandocs.extractor.stages import DEFAULT_STAGES
-
-            stages = DEFAULT_STAGES
         self.stages = list(stages)
 
     def run(self, data: bytes, filename: str = "upload") -> Work:
@@ -114,9 +125,7 @@ class Pipeline:
             work = self.run(data, filename)
         except InputError as exc:
             return [DocumentResult(file=filename, error=exc.to_dict(), timings_ms={"total": _ms(t0)})], [[]]
-        from loandocs.extractor.stages import page_images
-
-        images = page_images(work)
+        images = work.page_images()
         timings = dict(work.timings_ms, total=_ms(t0))
         for d in work.results:
             d.timings_ms = timings

@@ -3,7 +3,6 @@
 from loandocs.models.document import (
     BBox,
     Check,
-    DocType,
     DocumentResult,
     ExtractedField,
     FieldSource,
@@ -15,7 +14,6 @@ from loandocs.models.document import (
 __all__ = [
     "BBox",
     "Check",
-    "DocType",
     "DocumentResult",
     "ExtractedField",
     "FieldSource",

@@ -6,7 +6,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-DocType = Literal["id_card_front", "id_card_back", "income_certificate", "bank_statement", "unknown"]
 FieldSource = Literal["ocr", "text_layer", "derived", "reviewer"]
 Severity = Literal["supplement", "review"]
 
@@ -60,7 +59,8 @@ class PageQuality(BaseModel):
 
 class DocumentResult(BaseModel):
     file: str
-    doc_type: DocType = "unknown"
+    # A document kind's name (``loandocs.kinds.DocType``, derived from the registry) or "unknown".
+    doc_type: str = "unknown"
     pages: list[int] = Field(default_factory=list)  # 1-based page numbers of the file
     fields: dict[str, ExtractedField] = Field(default_factory=dict)
     transactions: list[Transaction] | None = None

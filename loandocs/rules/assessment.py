@@ -11,136 +11,25 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import lru_cache
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field
 
-from loandocs.errors import ConfigError
-from loandocs.rules.catalog import make_check
+from loandocs import kinds
 from loandocs.extractor.options import PipelineOptions
 from loandocs.models import Check, DocumentResult
+from loandocs.models.policy import Thresholds
+from loandocs.rules.catalog import make_check
+from loandocs.rules.checklist import Checklist, load_checklist
 
-DEFAULT_PATH = Path(__file__).with_name("checklist.yaml")
-MaterialType = Literal["id_card_front", "id_card_back", "income_certificate", "bank_statement"]
 Status = Literal["collected", "needs_supplement"]
 
 
-# ---- the checklist file -------------------------------------------------------------------
-
-
-class _Strict(BaseModel):
-    # Unknown keys are errors: a misspelt threshold must not silently fall back to a default.
-    model_config = ConfigDict(extra="forbid")
-
-
-class Thresholds(_Strict):
-    certificate_max_age_days: int = Field(default=90, ge=0)
-    statement_min_days: int = Field(default=175, ge=1)
-    statement_max_age_days: int = Field(default=30, ge=0)
-    income_mismatch_ratio: float = Field(default=0.30, gt=0)
-    min_age: int = Field(default=18, ge=0)
-    max_age: int = Field(default=65, ge=0)
-    low_confidence_threshold: float = Field(default=0.80, ge=0, le=1)
-
-
-# Thresholds that document-level validation reads from PipelineOptions (same names).
-_OPTION_KEYS = tuple(k for k in Thresholds.model_fields if k != "income_mismatch_ratio")
-
-
-class Material(_Strict):
-    doc_type: MaterialType
-    name_zh: str
-    name_en: str
-
-
-class MaterialRef(_Strict):
-    material: str
-    weight: float = Field(gt=0)
-    required: bool = True
-
-
-class LoanType(_Strict):
-    name_zh: str
-    name_en: str
-    materials: list[MaterialRef] = Field(min_length=1)
-    thresholds: dict[str, Any] = Field(default_factory=dict)  # overrides of defaults.thresholds
-
-
-class Defaults(_Strict):
-    thresholds: Thresholds = Field(default_factory=Thresholds)
-
-
-class Checklist(_Strict):
-    version: int = 1
-    materials: dict[str, Material]
-    defaults: Defaults = Field(default_factory=Defaults)
-    loan_types: dict[str, LoanType] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _check_references(self) -> Checklist:
-        for key, lt in self.loan_types.items():
-            names = [r.material for r in lt.materials]
-            unknown = [n for n in names if n not in self.materials]
-            if unknown:
-                raise ValueError(f"loan type {key!r} names unknown material(s) {unknown}")
-            if len(set(names)) != len(names):
-                raise ValueError(f"loan type {key!r} lists a material twice")
-            if not any(r.required for r in lt.materials):
-                raise ValueError(f"loan type {key!r} has no required material")
-            try:
-                self.thresholds(key)
-            except ValidationError as exc:
-                raise ValueError(f"loan type {key!r} thresholds: {_errors(exc)}") from None
-        return self
-
-    def loan_type(self, key: str) -> LoanType:
-        try:
-            return self.loan_types[key]
-        except KeyError:
-            known = ", ".join(sorted(self.loan_types))
-            raise ConfigError(f"unknown loan type {key!r}; known: {known}", code="unknown_loan_type") from None
-
-    def thresholds(self, key: str) -> Thresholds:
-        lt = self.loan_type(key)
-        return Thresholds.model_validate({**self.defaults.thresholds.model_dump(), **lt.thresholds})
-
-
-def _errors(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors())
-
-
-def load_checklist(path: str | Path | None = None) -> Checklist:
-    """The checklist at ``path`` (default: the packaged ``checklist.yaml``, read once)."""
-    return _default_checklist() if path is None else _load(Path(path))
-
-
-@lru_cache(maxsize=1)
-def _default_checklist() -> Checklist:
-    return _load(DEFAULT_PATH)
-
-
-def _load(path: Path) -> Checklist:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read checklist {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"checklist {path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"checklist {path} must be a mapping with 'materials' and 'loan_types'")
-    try:
-        return Checklist.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"checklist {path} is invalid: {_errors(exc)}") from None
-
-
 def options_for(loan_type: str, base: PipelineOptions, checklist: Checklist | None = None) -> PipelineOptions:
-    """``base`` with the loan type's thresholds for the document-level checks."""
-    t = (checklist or load_checklist()).thresholds(loan_type)
-    return base.model_copy(update={k: getattr(t, k) for k in _OPTION_KEYS})
+    """``base`` with the loan type's thresholds (overrides included) for the document checks."""
+    return base.model_copy(update={"thresholds": (checklist or load_checklist()).thresholds(loan_type)})
+
 
 
 # ---- the result ---------------------------------------------------------------------------
@@ -179,17 +68,10 @@ class Assessment(BaseModel):
 
 # ---- cross-document checks ----------------------------------------------------------------
 
-NAME_FIELDS = {"id_card_front": "name", "income_certificate": "employee_name", "bank_statement": "account_holder"}
-ID_FIELDS = {"id_card_front": "id_number", "income_certificate": "id_number"}
-# The ID card is the authority: when values differ, the other document is the one to redo.
-_PRECEDENCE = ("id_card_front", "income_certificate", "bank_statement")
-# Fields that identify "the same document" when the bytes differ (a re-scan, a re-export).
-DUPLICATE_KEYS = {
-    "id_card_front": ("id_number", "name"),
-    "id_card_back": ("issuing_authority", "valid_from", "valid_until"),
-    "income_certificate": ("employee_name", "employer", "monthly_income", "issue_date"),
-    "bank_statement": ("account_number", "period_start", "period_end"),
-}
+# Fields that identify the applicant, by kind; the kind with the lowest identity_rank (the ID
+# card) is the authority: when values differ, the other document is the one to redo.
+NAME_FIELDS = {k.name: k.name_field for k in kinds.KINDS if k.name_field}
+ID_FIELDS = {k.name: k.id_field for k in kinds.KINDS if k.id_field}
 _DOTS = re.compile(r"[•・．.]")  # middle-dot variants in names of some minorities (阿卜杜·热合曼)
 
 
@@ -206,34 +88,49 @@ def _norm_id(v: Any) -> str:
     return re.sub(r"\s+", "", str(v)).upper()
 
 
-def _mismatches(docs, live, fields: dict[str, str], norm, code: str) -> list[tuple[int, Check]]:
+def _rank(doc: DocumentResult) -> int:
+    kind = kinds.get(doc.doc_type)
+    return kind.identity_rank if kind else 1000
+
+
+def _mismatches(docs: list[DocumentResult], live: list[int], fields: dict[str, str], norm: Callable[[Any], str], code: str) -> list[tuple[int, Check]]:
     seen = [(i, norm(v)) for i in live if docs[i].doc_type in fields and (v := _value(docs[i], fields[docs[i].doc_type])) is not None]
     if not seen:
         return []
-    seen.sort(key=lambda t: (_PRECEDENCE.index(docs[t[0]].doc_type), t[0]))
+    seen.sort(key=lambda t: (_rank(docs[t[0]]), t[0]))
     ref = seen[0][1]
     return [(i, make_check(code, False, [fields[docs[i].doc_type]])) for i, v in seen if v != ref]
 
 
-def _income(docs, live, ratio: float) -> list[tuple[int, Check]]:
-    certs = [(i, float(v)) for i in live if docs[i].doc_type == "income_certificate" and (v := _value(docs[i], "monthly_income")) is not None]
-    salaries = [float(v) for i in live if docs[i].doc_type == "bank_statement" and (v := _value(docs[i], "monthly_salary_estimate")) is not None]
+def _income(docs: list[DocumentResult], live: list[int], ratio: float) -> list[tuple[int, Check]]:
+    """Income a document states (a certificate) against income another shows paid (a statement)."""
+    stated: list[tuple[int, str, float]] = []
+    paid: list[float] = []
+    for i in live:
+        kind = kinds.get(docs[i].doc_type)
+        if kind is None:
+            continue
+        if kind.stated_income_field and (v := _value(docs[i], kind.stated_income_field)) is not None:
+            stated.append((i, kind.stated_income_field, float(v)))
+        if kind.paid_income_field and (v := _value(docs[i], kind.paid_income_field)) is not None:
+            paid.append(float(v))
     out = []
-    for i, cert in certs:
-        if cert > 0 and any(abs(cert - s) / cert > ratio for s in salaries):
-            out.append((i, make_check("income_mismatch", False, ["monthly_income"])))
+    for i, name, amount in stated:
+        if amount > 0 and any(abs(amount - s) / amount > ratio for s in paid):
+            out.append((i, make_check("income_mismatch", False, [name])))
     return out
 
 
-def _duplicates(docs, live, file_hashes: list[str] | None) -> list[tuple[int, Check]]:
-    seen: set[tuple] = set()
+def _duplicates(docs: list[DocumentResult], live: list[int], file_hashes: list[str] | None) -> list[tuple[int, Check]]:
+    seen: set[tuple[Any, ...]] = set()
     out = []
     for i in live:
         d = docs[i]
         # One file may hold several documents (front and back on one scan), so the file hash
         # alone does not make a duplicate: the same type from the same pages does.
-        keys = [("file", file_hashes[i], d.doc_type, tuple(d.pages))] if file_hashes else []
-        values = tuple(_value(d, f) for f in DUPLICATE_KEYS.get(d.doc_type, ()))
+        keys: list[tuple[Any, ...]] = [("file", file_hashes[i], d.doc_type, tuple(d.pages))] if file_hashes else []
+        kind = kinds.get(d.doc_type)
+        values = tuple(_value(d, f) for f in (kind.duplicate_keys if kind else ()))
         if values and all(v is not None for v in values):
             keys.append(("fields", d.doc_type, values))
         if any(k in seen for k in keys):
@@ -285,10 +182,9 @@ def assess(
         raise ValueError("file_hashes must be parallel to documents")
     docs = list(documents)
     if revalidate:
-        from loandocs.rules.validation import validate  # pulls in the parsers; only when asked
+        from loandocs.rules.validation import validate
 
-        opts = options_for(loan_type, PipelineOptions(application_date=application_date), cl)
-        docs = [d if d.error else d.model_copy(update={"checks": validate(d, opts)}) for d in docs]
+        docs = [d if d.error else d.model_copy(update={"checks": validate(d, t, application_date)}) for d in docs]
     live = [i for i, d in enumerate(docs) if d.error is None]
 
     failed: dict[int, list[Check]] = {i: [c for c in docs[i].checks if not c.ok] for i in live}

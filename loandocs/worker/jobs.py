@@ -63,7 +63,7 @@ def process_document(document_id: str, run: str | None = None) -> str:
     ``run`` names the re-processing run that enqueued the job: status changes it causes are
     recorded with actor ``reprocess`` and the run as the reason.
     """
-    from loandocs.extractor import Pipeline
+    from loandocs.reader import Pipeline
     from loandocs.rules.assessment import options_for
 
     started = time.perf_counter()
@@ -88,7 +88,7 @@ def process_document(document_id: str, run: str | None = None) -> str:
         results = [DocumentResult(file=doc.filename, error=exc.to_dict())]
     else:
         base = services.settings.pipeline_options().model_copy(update={"application_date": app.application_date})
-        options = options_for(app.loan_type, base)
+        options = options_for(app.loan_type, base, services.checklist)
         results, images = Pipeline(options, engine=_engine(options)).extract_with_images(data, doc.filename)
         _store_page_images(services, results, images)
 
@@ -173,7 +173,7 @@ def reassess(s, app_id: str, *, actor: str = ACTOR, note: str = "") -> str | Non
     if any(d.status in PENDING for d in repo.list_documents(s, app_id)):
         return None
     documents, hashes = review.finished_parts(review.files_of(s, [app_id])[app_id])
-    result = assess(documents, app.loan_type, app.application_date, file_hashes=hashes, revalidate=True)
+    result = assess(documents, app.loan_type, app.application_date, _services().checklist, file_hashes=hashes, revalidate=True)
 
     def why(text: str) -> str:
         return f"{note}: {text}" if note else text

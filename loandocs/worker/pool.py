@@ -5,7 +5,7 @@ Why our own and not ``rq.worker_pool.WorkerPool``: each worker here is a fresh i
 parent (an ONNX session, a database pool, a Redis socket) crosses into it, and a recycled worker
 really gives its memory back. The supervisor itself stays small: no engine, no database.
 
-- **Threads:** ONNX Runtime gets ``cores // N`` threads per worker (``LOANDOCS_OCR_THREADS``,
+- **Threads:** ONNX Runtime gets ``cores // N`` threads per worker (``LOANDOCS_OCR__THREADS``,
   unless set explicitly), so N workers do not fight over the same cores; OpenCV is capped the
   same way in each child (``loandocs.cli.worker``).
 - **Recycling:** a child started with ``--max-jobs M`` exits with ``RECYCLE_EXIT`` after M jobs
@@ -99,7 +99,7 @@ class Pool:
 
     def environment(self) -> dict[str, str]:
         n = threads_per_worker(self.concurrency, self.threads)
-        return dict(os.environ, LOANDOCS_OCR_THREADS=str(n), OMP_NUM_THREADS=str(n))
+        return dict(os.environ, LOANDOCS_OCR__THREADS=str(n), OMP_NUM_THREADS=str(n))
 
     def _start(self, slot: _Slot) -> None:
         slot.proc = subprocess.Popen(self.command(), env=self.environment(), start_new_session=True,

@@ -148,7 +148,7 @@ def run_worker(services, burst: bool = False, queues: Sequence[str] = QUEUES, *,
         # is not spent on loading weights.
         from loandocs.extractor import get_engine
 
-        get_engine(services.settings.pipeline_options().ocr)
+        get_engine(services.settings.ocr)
     worker = LoanDocsWorker(list(queues), connection=services.redis, name=name)
     worker.services = services
     # The scheduler runs delayed retries (Retry intervals); a burst run does not wait for them,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loandocs.api import schemas as s
+from loandocs import kinds
 from loandocs.api.review_rules import DOC_TYPE_ZH, FIELD_LABELS, FIELDS_BY_TYPE
 from loandocs.models import Check, DocumentResult, ExtractedField
 from loandocs.store import repository as repo
@@ -195,15 +196,17 @@ class IncomeView:
 
 def income(app: s.ApplicationOut, limit: float) -> IncomeView | None:
     """The certificate's monthly income beside the statement's salary estimate."""
-    def first(doc_type: str, name: str) -> float | None:
+    def first(role: str) -> float | None:
         for d in app.documents:
             for p in d.parts:
-                f = p.fields.get(name)
-                if p.doc_type == doc_type and f is not None and isinstance(f.value, (int, float)) and not isinstance(f.value, bool):
+                kind = kinds.get(p.doc_type)
+                name = getattr(kind, role) if kind else None
+                f = p.fields.get(name) if name else None
+                if f is not None and isinstance(f.value, (int, float)) and not isinstance(f.value, bool):
                     return float(f.value)
         return None
 
-    cert, est = first("income_certificate", "monthly_income"), first("bank_statement", "monthly_salary_estimate")
+    cert, est = first("stated_income_field"), first("paid_income_field")
     if cert is None and est is None:
         return None
     ratio = abs(cert - est) / cert if cert and est is not None else None

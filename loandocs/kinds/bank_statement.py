@@ -1,0 +1,74 @@
+"""银行流水: a bank statement, one document over consecutive pages, with its transactions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from loandocs.extractor.parsers import statement
+from loandocs.kinds.base import CheckContext, DocumentKind, FieldSpec, FieldType, Parsed, ParseInput, Values, fields_of
+from loandocs.models import Check, DocumentResult
+from loandocs.rules.catalog import make_check
+
+FIELDS = fields_of(
+    FieldSpec("bank_name", FieldType.TEXT, "开户银行"),
+    FieldSpec("account_holder", FieldType.TEXT, "户名"),
+    FieldSpec("account_number", FieldType.ACCOUNT_NUMBER, "账号"),
+    FieldSpec("period_start", FieldType.DATE, "起始日期"),
+    FieldSpec("period_end", FieldType.DATE, "截止日期"),
+    FieldSpec("currency", FieldType.CURRENCY, "币种"),
+    FieldSpec("opening_balance", FieldType.MONEY, "期初余额"),
+    FieldSpec("closing_balance", FieldType.MONEY, "期末余额"),
+    FieldSpec("total_credits", FieldType.MONEY, "收入合计", non_negative=True),
+    FieldSpec("total_debits", FieldType.MONEY, "支出合计", non_negative=True),
+    FieldSpec("monthly_salary_estimate", FieldType.MONEY, "月均工资（估算）", required=False, non_negative=True),
+)
+
+
+def parse(doc: ParseInput) -> Parsed:
+    fields, txs, _ = statement.parse_statement([(p.page, p.rows, p.lines) for p in doc.parts], doc.source)
+    return Parsed(fields, txs)
+
+
+def checks(doc: DocumentResult, f: Values, ctx: CheckContext) -> list[Check]:
+    out = []
+    txs = doc.transactions or []
+    breaks = statement.balance_breaks(f.get("opening_balance"), txs)
+    where = [f"第{i + 1}行 {txs[i].date} {txs[i].amount:+.2f}" for i in breaks]
+    fields = [f"transactions[{i}]" for i in breaks]
+    totals = [f.get(k) for k in ("opening_balance", "total_credits", "total_debits", "closing_balance")]
+    if all(v is not None for v in totals):
+        o, c, d, close = totals
+        if abs(round(o + c - d, 2) - close) > 0.005:
+            where.append(f"期初{o:.2f}+收入{c:.2f}-支出{d:.2f}≠期末{close:.2f}")
+            fields.extend(["opening_balance", "total_credits", "total_debits", "closing_balance"])
+    out.append(make_check("balance_inconsistent", not where, fields, where="; ".join(where)))
+    start, end = f.get("period_start"), f.get("period_end")
+    if start and end:
+        t = ctx.thresholds
+        days = (dt.date.fromisoformat(end) - dt.date.fromisoformat(start)).days + 1
+        out.append(make_check("statement_period_short", days >= t.statement_min_days, ["period_start", "period_end"], days=days))
+        stale = (ctx.today - dt.date.fromisoformat(end)).days > t.statement_max_age_days
+        out.append(make_check("statement_stale", not stale, ["period_end"], period_end=end))
+    return out
+
+
+KIND = DocumentKind(
+    name="bank_statement",
+    name_zh="银行流水",
+    name_en="bank statement",
+    cues=(
+        ("交易明细", 3), ("流水", 3), ("对账单", 3), ("明细", 1), ("余额", 2), ("交易日期", 2), ("记账日期", 2),
+        ("账号", 1), ("卡号", 1), ("户名", 1), ("借方", 1), ("贷方", 1), ("借/贷", 1), ("摘要", 1), ("交易类型", 1),
+        ("对方户名", 1), ("对手信息", 1), ("币种", 1),
+    ),
+    fields=FIELDS,
+    parse=parse,
+    checks=checks,
+    key_fields=("account_number",),
+    needs_transactions=True,
+    duplicate_keys=("account_number", "period_start", "period_end"),
+    name_field="account_holder",
+    identity_rank=2,
+    paid_income_field="monthly_salary_estimate",
+    multi_page=True,
+)

@@ -1,0 +1,117 @@
+"""The stages that give the text its meaning: which kind each part is, which parts form one
+document, and the kind's own parse. They follow the reading stages of
+``loandocs.extractor.stages`` and, like them, are ``stage(work) -> None``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from loandocs import kinds
+from loandocs.extractor import preprocess
+from loandocs.extractor.layout import group_rows, page_text
+from loandocs.extractor.pipeline import Part, Work, stage
+from loandocs.extractor.stages import read_part
+from loandocs.kinds.base import PagePart, ParseInput
+from loandocs.models import DocumentResult
+
+
+def _card_kind(text: str) -> bool:
+    kind = kinds.get(kinds.classify_text(text)[0])
+    return kind is not None and kind.is_card
+
+
+@stage("cards")
+def false_cards_stage(work: Work) -> None:
+    """A card-shaped box on a page that holds no card (a table or a framed block on a
+    certificate) was cut out by mistake: read the whole page instead."""
+    if work.loaded is None:
+        return
+    images = {p.number: p.image for p in work.loaded.pages}
+    for page in sorted({p.page for p in work.parts if p.is_card and not p.text_layer}):
+        cards = [p for p in work.parts if p.page == page and p.is_card]
+        if any(_card_kind(page_text(group_rows(p.lines))) for p in cards):
+            continue
+        region = preprocess.page_region(images[page], page)
+        whole = Part(page=page, image=region.image, quality=region.quality)
+        read_part(work, whole)
+        index = work.parts.index(cards[0])
+        work.parts = [p for p in work.parts if p not in cards]
+        work.parts.insert(index, whole)
+
+
+@stage("classify")
+def classify_stage(work: Work) -> None:
+    for part in work.parts:
+        part.doc_type, part.type_confidence = kinds.classify_text(page_text(part.rows))
+    # A page of a multi-page kind without the words that name it (a statement's middle page:
+    # only the table) belongs to the document before it.
+    for prev, part in zip(work.parts, work.parts[1:]):
+        kind = kinds.get(prev.doc_type)
+        if part.doc_type == kinds.UNKNOWN and kind and kind.multi_page and part.page == prev.page + 1 and _looks_tabular(part):
+            part.doc_type, part.type_confidence = prev.doc_type, 0.5
+
+
+def _looks_tabular(part: Part) -> bool:
+    dated = sum(1 for r in part.rows if re.search(r"\d{4}[-/.]?\d{2}[-/.]?\d{2}", r.text))
+    return dated >= 3
+
+
+@stage("group")
+def group_stage(work: Work) -> None:
+    """Parts into documents: consecutive pages of one multi-page kind (a statement) form one
+    document; every other part is a document of its own."""
+    docs: list[list[Part]] = []
+    for part in work.parts:
+        kind = kinds.get(part.doc_type)
+        last = docs[-1][-1] if docs else None
+        if (
+            last is not None and kind is not None and kind.multi_page and last.doc_type == part.doc_type
+            and part.page == last.page + 1 and part.text_layer == last.text_layer
+        ):  # fmt: skip
+            docs[-1].append(part)
+        else:
+            docs.append([part])
+    work.documents = docs
+
+
+@stage("parse")
+def parse_stage(work: Work) -> None:
+    for parts in work.documents:
+        first = parts[0]
+        for part in parts:
+            if not part.quality.card_cut_off and not part.text_layer and _text_at_edge(part):
+                part.quality.card_cut_off = True
+            part.quality.problems = preprocess.quality_problems(part.quality)
+        result = DocumentResult(
+            file=work.filename,
+            doc_type=first.doc_type,
+            pages=sorted({p.page for p in parts}),
+            quality=[p.quality for p in parts],
+        )
+        kind = kinds.get(first.doc_type)
+        if kind is not None:
+            parsed = kind.parse(ParseInput(parts=[_page_part(work, p) for p in parts], ocr=work.ocr))
+            result.fields, result.transactions = parsed.fields, parsed.transactions
+            if first.text_layer:
+                pixels = {f.name for f in kind.fields if f.from_pixels}
+                for name, f in result.fields.items():
+                    if f.source == "ocr" and name not in pixels:
+                        f.source = "text_layer"
+        work.results.append(result)
+
+
+def _page_part(work: Work, part: Part) -> PagePart:
+    return PagePart(page=part.page, rows=part.rows, lines=part.lines, text_layer=part.text_layer,
+                    image=lambda: work.page_image(part))  # fmt: skip
+
+
+def _text_at_edge(part: Part) -> bool:
+    """Text running into the frame edge of an uncropped page: the document is cut off. A
+    rectified card is exempt (its edge is the card's own)."""
+    if part.image is None or (part.is_card and part.quality.card_detected):
+        return False
+    h, w = part.image.shape[:2]
+    mx, my = 0.004 * w, 0.004 * h
+    return any(ln.x0 <= mx or ln.y0 <= my or ln.x1 >= w - 1 - mx or ln.y1 >= h - 1 - my for ln in part.lines if len(ln.text) >= 2)
+
