@@ -153,6 +153,39 @@ def test_review_page_shows_boxes_broken_rows_income_and_masks_for_admins(site):
     assert client.get("/review?flag=balance_inconsistent").text.count("/review/applications/") == 1
 
 
+def test_pages_name_checks_in_chinese_with_iso_dates_and_zoned_times(site):
+    services, client, tokens = site
+    app = seed_application(services, materials(front=front(name_confidence=0.5), statement=statement(broken_row=3)))
+    _signed_in(client, tokens["reviewer"])
+    html = client.get(f"/review/applications/{app['id']}").text
+    # Check codes show by their Chinese names, the code on hover; never as bare text.
+    for code, name in (("balance_inconsistent", "流水余额不连贯"), ("low_confidence", "识别置信度低")):
+        assert f'<span class="flag" title="{code}" data-code="{code}">{name}</span>' in html, code
+        assert f">{code}<" not in html
+    # Times say their zone: China time, as UTC+8 (the API answers in UTC).
+    times = re.findall(r'<time datetime="([^"]+)"[^>]*>([^<]+)</time>', html)
+    assert times and all(at.endswith("+08:00") and re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\+8", shown)
+                         for at, shown in times), times
+    assert "北京时间 UTC+8" in html
+    assert 'class="mono appno"' in html
+
+    queue = client.get("/review?date_from=2026-11-01&date_to=2026-11-30").text
+    row = re.search(rf'<tr data-app="{app["id"]}">.*?</tr>', queue, re.S).group(0)
+    assert '<span class="flag" title="balance_inconsistent" data-code="balance_inconsistent">流水余额不连贯</span>' in row
+    assert 'class="appno"' in row
+    # Dates are ISO text fields, not the browser's date widget (which shows mm/dd/yyyy in en-US).
+    for name, value in (("date_from", "2026-11-01"), ("date_to", "2026-11-30")):
+        field = re.search(rf'<input [^>]*name="{name}"[^>]*>', queue).group(0)
+        assert 'type="text"' in field and 'placeholder="YYYY-MM-DD"' in field and f'value="{value}"' in field
+        assert 'pattern="\\d{4}-\\d{2}-\\d{2}"' in field
+    assert 'type="date"' not in queue and 'type="date"' not in html
+    options = dict(re.findall(r'<option value="([a-z_]+)" title="[a-z_]+"[^>]*>([^<]+)</option>', queue))
+    from loandocs.rules.catalog import CATALOG, NAMES_ZH
+
+    assert set(CATALOG) <= set(NAMES_ZH)
+    assert options == {code: NAMES_ZH[code] for code in CATALOG}
+
+
 def test_cookie_session_changes_need_the_csrf_token(site):
     services, client, tokens = site
     app = seed_application(services, materials())
@@ -213,8 +246,24 @@ def _check_page(page) -> None:
     assert unlabelled == [], unlabelled
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"{page.url} is {width[0]} px wide in a {width[1]} px window"
+    # Application numbers stay on one line; each drop-down shows its chosen option in full.
+    wrapped = page.evaluate("""() => Array.from(document.querySelectorAll('.appno'))
+        .filter(el => el.getClientRects().length > 1).map(el => el.textContent)""")
+    assert wrapped == [], wrapped
+    cut = page.evaluate("""() => {
+        const ctx = document.createElement('canvas').getContext('2d');
+        return Array.from(document.querySelectorAll('select')).filter(sel => {
+            const st = getComputedStyle(sel);
+            ctx.font = st.font;
+            const text = sel.options[sel.selectedIndex] ? sel.options[sel.selectedIndex].text : '';
+            const room = sel.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight);
+            return ctx.measureText(text).width > room;
+        }).map(sel => sel.id);
+    }""")
+    assert cut == [], f"{page.url}: the chosen option does not fit in {cut}"
 
 
+@pytest.mark.browser
 def test_applicant_and_reviewer_in_a_real_browser(server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
@@ -283,6 +332,14 @@ def test_applicant_and_reviewer_in_a_real_browser(server, tmp_path):
         expect(row).to_contain_text(application_no)
         expect(row).to_contain_text("采集完成")
         assert re.search(r"\d{6}\*{8}\d{3}[\dX]", row.inner_text())  # masked in the list
+        # Dates are typed and shown as ISO, whatever the browser's locale; flags by Chinese name.
+        assert reviewer.locator("#f-from").get_attribute("type") == "text"
+        reviewer.locator("#f-from").fill("2026-11-29")
+        reviewer.locator("#f-to").fill("2026-11-29")
+        reviewer.get_by_role("button", name="筛选").click()
+        expect(reviewer.locator("#f-from")).to_have_value("2026-11-29")
+        expect(row).to_contain_text(application_no)
+        expect(reviewer.locator('#f-flag option[value="image_unreadable"]')).to_have_text("图片无法识别")
         _check_page(reviewer)
         reviewer.screenshot(path=SHOTS / "review-queue.png")
         row.get_by_role("link").click()
@@ -305,6 +362,8 @@ def test_applicant_and_reviewer_in_a_real_browser(server, tmp_path):
         img_box, rect_box = image.bounding_box(), box.bounding_box()
         assert img_box["x"] <= rect_box["x"] and rect_box["x"] + rect_box["width"] <= img_box["x"] + img_box["width"] + 1
         _check_page(reviewer)
+        history = reviewer.locator(".history-list li time").all_inner_texts()
+        assert history and all(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\+8", t) for t in history), history
         reviewer.screenshot(path=SHOTS / "review-application.png")
         card.screenshot(path=SHOTS / "review-idcard-boxes.png")
 

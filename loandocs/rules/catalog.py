@@ -72,6 +72,30 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
 }
 
 
+# Short Chinese names of the codes, for the reviewer's pages (the code itself shows on hover):
+# every CATALOG code, plus the two reasons only a reviewer gives (api/review_rules.py).
+NAMES_ZH: dict[str, str] = {
+    "missing_document": "缺少材料",
+    "wrong_document_type": "非贷款材料",
+    "image_unreadable": "图片无法识别",
+    "document_expired": "身份证已过期",
+    "id_checksum_invalid": "身份证号校验位错误",
+    "id_fields_inconsistent": "身份证信息与号码不符",
+    "age_out_of_range": "年龄不在受理范围",
+    "name_mismatch": "姓名不一致",
+    "id_number_mismatch": "身份证号不一致",
+    "certificate_stale": "收入证明已过时",
+    "seal_missing": "收入证明未盖章",
+    "statement_period_short": "流水时间不足",
+    "statement_stale": "流水截止过早",
+    "balance_inconsistent": "流水余额不连贯",
+    "income_mismatch": "收入与流水不符",
+    "duplicate_document": "重复上传",
+    "low_confidence": "识别置信度低",
+    "resubmit": "需重新上传",
+    "reviewer_note": "审核员说明",
+}
+
 class _Default(dict):
     def __missing__(self, key: str) -> str:
         return "-"

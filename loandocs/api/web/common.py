@@ -17,12 +17,14 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi import Request
+from markupsafe import Markup
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from loandocs import __version__
 from loandocs.api import auth
 from loandocs.api.errors import error_response
 from loandocs.api.review_rules import DOC_TYPE_ZH, DOCUMENT_STATUS_ZH, FIELD_LABELS, STATUS_ZH
+from loandocs.rules.catalog import NAMES_ZH
 from loandocs.store.repository import CST
 
 HERE = Path(__file__).parent
@@ -51,15 +53,28 @@ def _money(value: Any) -> str:
         return str(value)
 
 
-def _cst(value: dt.datetime | None) -> str:
-    return value.astimezone(CST).strftime("%Y-%m-%d %H:%M") if value else ""
+def _cst(value: dt.datetime | None) -> Markup | str:
+    """A time in China time, saying so (the API answers in UTC): ``2026-11-29 18:15 UTC+8``."""
+    if not value:
+        return ""
+    if value.tzinfo is None:  # SQLite hands back naive datetimes; they are stored in UTC
+        value = value.replace(tzinfo=dt.timezone.utc)
+    local = value.astimezone(CST)
+    return Markup('<time datetime="{}" title="北京时间 (UTC+8)">{} UTC+8</time>').format(
+        local.isoformat(timespec="seconds"), local.strftime("%Y-%m-%d %H:%M"))
+
+
+def _check_name(code: str) -> Markup:
+    """A check code shown by its Chinese name, the code itself on hover (and for scripts)."""
+    code = str(code)
+    return Markup('<span class="flag" title="{0}" data-code="{0}">{1}</span>').format(code, NAMES_ZH.get(code, code))
 
 
 env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                          undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-env.filters.update(money=_money, cst=_cst)
+env.filters.update(money=_money, cst=_cst, check_name=_check_name)
 env.globals.update(STATUS_ZH=STATUS_ZH, DOCUMENT_STATUS_ZH=DOCUMENT_STATUS_ZH, DOC_TYPE_ZH=DOC_TYPE_ZH,
-                   FIELD_LABELS=FIELD_LABELS, version=__version__)
+                   FIELD_LABELS=FIELD_LABELS, NAMES_ZH=NAMES_ZH, version=__version__)
 
 
 def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
