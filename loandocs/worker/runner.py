@@ -140,9 +140,12 @@ def run_worker(services, burst: bool = False, queues: Sequence[str] = QUEUES, *,
 
     SIGTERM (or SIGINT) is rq's warm shutdown: a job in progress runs to its end, no new one is
     taken, then ``work`` returns; a second signal more than a second later is a cold shutdown."""
+    from loandocs.fonts import check_cjk_fonts
     from loandocs.services import set_services
 
     set_services(services)  # jobs call get_services(): make it this worker's
+    # Without a CJK font PDFs render without their Chinese text and nothing fails: say so now.
+    check_cjk_fonts()
     if warm:
         # Load the OCR engine now (no fork follows: SimpleWorker), so the first job's timeout
         # is not spent on loading weights.
