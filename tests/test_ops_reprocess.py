@@ -29,7 +29,7 @@ from loandocs.samplegen.bundle import application_bundle
 from loandocs.services import Services, set_services
 from loandocs.store import batches
 from loandocs.store import repository as repo
-from loandocs.worker import jobs
+from loandocs import workflow
 
 from .conftest import flushed_redis, one_page_statement_pdf, pg_schema
 
@@ -82,7 +82,7 @@ def _seed(svc, files, *, version=OLD, failed=()) -> tuple[str, list[str]]:
                 repo.add_extraction(s, doc.id, results, extractor_version=version)
                 repo.set_document_status(s, doc.id, "extracted", doc_type=results[0].doc_type)
             ids.append(doc.id)
-        jobs.reassess(s, app.id)
+        workflow.reassess(s, app.id)
     return app.id, ids
 
 
@@ -134,7 +134,7 @@ def test_reprocess_200_documents_keeps_correction_and_records_versions(tmp_path,
                                 extractor_version=OLD)
             repo.set_document_status(s, doc.id, "failed", error_code="internal_error", error_message="crashed")
             complete_ids.append(doc.id)
-        jobs.reassess(s, complete_app)
+        workflow.reassess(s, complete_app)
         assert repo.get_application(s, complete_app).status == "needs_supplement"
         corrected = bulk[7][1][2]
         machine_name = repo.latest_extraction(s, corrected).result[0]["fields"]["account_holder"]["value"]

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from redis import Redis
 
 from loandocs.api import create_app
-from loandocs.api import review_rules as rules
+from loandocs.workflow import review as rules
 from loandocs.config import Settings
 from loandocs.extractor.idnumber import check_char
 from loandocs.models import DocumentResult, ExtractedField, PageQuality, Transaction
@@ -24,7 +24,7 @@ from loandocs.services import Services
 from loandocs.store import access
 from loandocs.store import repository as repo
 from loandocs.store.tables import Application
-from loandocs.worker import jobs
+from loandocs import workflow
 
 from .conftest import SAMPLE_DATE, staff_token
 
@@ -118,7 +118,7 @@ def seed_application(services: Services, files: list[list[DocumentResult]] | Non
         repo.record_consent(s, app.id, text_version="t", channel="api")
         docs = [add_file(services, s, app.id, parts, f"f{i}") for i, parts in enumerate(files or [])]
         if files:
-            jobs.reassess(s, app.id)
+            workflow.reassess(s, app.id)
         if created_at is not None:
             s.get(Application, app.id).created_at = created_at
     with services.sessions() as s:
@@ -234,7 +234,7 @@ def test_claim_decide_disburse_and_only_legal_moves(world):
            409, "illegal_transition")
     history = client.get(base, headers=h["reviewer"]).json()["history"]
     assert [(x["to_status"], x["actor"]) for x in history][-4:] == [
-        ("collected", jobs.ACTOR), ("under_review", "李审核"), ("approved", "李审核"), ("disbursed", "李审核")]
+        ("collected", workflow.ACTOR), ("under_review", "李审核"), ("approved", "李审核"), ("disbursed", "李审核")]
     assert {e.action for e in _audit(services, "claim") + _audit(services, "approve") + _audit(services, "disburse")} == {
         "claim", "approve", "disburse"}
 
@@ -366,7 +366,7 @@ def test_corrections_are_stored_in_canonical_form():
 
 
 def test_only_legal_actions_are_offered():
-    for status, allowed in repo.TRANSITIONS.items():
+    for status, allowed in workflow.TRANSITIONS.items():
         for action in rules.legal_actions(status):
             assert action.from_status == status and action.to_status in allowed
     assert [a.name for a in rules.legal_actions("accepted")] == []  # the worker's move, not the reviewer's

@@ -46,10 +46,6 @@ class UnsupportedMediaType(ApiError):
     http_status = 415
 
 
-class ApplicationClosed(ApiError):
-    code = "application_closed"
-    http_status = 409
-
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "file_too_large"}
 

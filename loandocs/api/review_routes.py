@@ -9,21 +9,20 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.orm import Session
 
-from loandocs.api import review_rules as rules
+from loandocs import workflow
+from loandocs.workflow import review as rules
 from loandocs.kinds import identity_number
 from loandocs.api import review_schemas as rs
 from loandocs.api.auth import REVIEWER, STAFF, Caller, record
 from loandocs.api.deps import SessionDep
-from loandocs.api.errors import ApplicationClosed
-from loandocs.rules.assessment import Assessment, assess
+from loandocs.rules.assessment import Assessment
 from loandocs.masking import mask_field, mask_id_number
 from loandocs.store import repository as repo
 from loandocs.store import review as store
-from loandocs.worker import jobs
 
 router = APIRouter(prefix="/v1", tags=["review"])
 
-CLOSED = frozenset({"approved", "rejected", "disbursed"})
+CLOSED = workflow.CLOSED
 SCAN_CHUNK = 500  # applications assessed at a time when a flag filter needs all of them
 AUTH = {401: {"description": "auth_required, invalid_token"}, 403: {"description": "forbidden, csrf_failed"}}
 NOT_FOUND = {404: {"description": "not_found"}}
@@ -32,17 +31,8 @@ MOVE = {**AUTH, **NOT_FOUND, 409: {"description": "illegal_transition"}}
 
 # -- assessment -----------------------------------------------------------------------------
 
-def assessment_of(app: repo.ApplicationRecord, files: list[store.FileResults]) -> Assessment | None:
-    """The application's finished documents against its checklist, re-validated so reviewer
-    corrections count; None while nothing has been read."""
-    parts, hashes = store.finished_parts(files)
-    if not parts:
-        return None
-    return assess(parts, app.loan_type, app.application_date, file_hashes=hashes, revalidate=True)
-
-
-def assess_application(session: Session, app: repo.ApplicationRecord) -> Assessment | None:
-    return assessment_of(app, store.files_of(session, [app.id])[app.id])
+assessment_of = workflow.assessment_of
+assess_application = workflow.assess_application
 
 
 def flags(a: Assessment | None) -> list[str]:
@@ -213,26 +203,6 @@ def list_corrections(doc_id: str, session: SessionDep, caller: Annotated[Caller,
     return corrections_of(session, caller, repo.get_document(session, doc_id))
 
 
-def _reassess_after_correction(session: Session, caller: Caller, app: repo.ApplicationRecord) -> None:
-    """Re-run the assessment's consequences: an application the machine is still judging is
-    judged again; one the machine sent back for something the correction fixed goes forward.
-    A reviewer's own supplement request and the states after collection stay as they are."""
-    if app.status in ("submitted", "accepted"):
-        jobs.reassess(session, app.id)
-        return
-    if app.status != "needs_supplement":
-        return
-    move = store.last_move_to(session, app.id, "needs_supplement")
-    if move is None or move.actor != jobs.ACTOR:
-        return
-    a = assess_application(session, app)
-    if a is not None and not a.supplement:
-        repo.change_status(session, app.id, "accepted", actor=caller.name, reason="reviewer correction")
-        jobs.reassess(session, app.id)
-    elif a is not None:
-        repo.set_supplement_requirements(session, app.id, [f.model_dump(mode="json") for f in a.supplement])
-
-
 @router.post("/documents/{doc_id}/corrections", status_code=status.HTTP_201_CREATED,
              response_model=rs.CorrectionResultOut,
              responses={**AUTH, **NOT_FOUND, 409: {"description": "application_closed, document_not_extracted"},
@@ -242,7 +212,7 @@ def correct_field(doc_id: str, body: rs.CorrectionIn, session: SessionDep,
     doc = repo.get_document(session, doc_id)
     app = repo.get_application(session, doc.application_id)
     if app.status in CLOSED:
-        raise ApplicationClosed(f"application is {app.status}; its documents can no longer be corrected")
+        raise workflow.ApplicationClosed(f"application is {app.status}; its documents can no longer be corrected")
     ext = repo.latest_extraction(session, doc_id)
     if ext is None or not ext.result or doc.status != "extracted":
         raise rules.NotExtracted(f"document {doc_id} has no extracted fields to correct")
@@ -254,7 +224,7 @@ def correct_field(doc_id: str, body: rs.CorrectionIn, session: SessionDep,
     correction = repo.add_correction(session, doc_id, body.field, value, corrected_by=caller.name,
                                      reason=body.reason, doc_type=doc_type)
     record(session, caller, "correct", "field", doc_id, app.id, field=body.field, part=index)
-    _reassess_after_correction(session, caller, app)
+    workflow.reassess_after_correction(session, caller.name, app)
     app = repo.get_application(session, app.id)
     a = assess_application(session, app)
     return rs.CorrectionResultOut(correction=_correction_out(correction, caller), status=app.status,

@@ -8,14 +8,14 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile, status
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from loandocs import workflow
 from loandocs.api import schemas as s
 from loandocs.api.auth import OWN_APPLICATION, OWN_DOCUMENT, PUBLIC, STAFF, Caller, record
 from loandocs.api.privacy import visible
 from loandocs.api.deps import ServicesDep, SessionDep
-from loandocs.api.errors import ApplicationClosed, ConsentMissing, UnknownLoanType, UnsupportedMediaType
+from loandocs.api.errors import ConsentMissing, UnknownLoanType, UnsupportedMediaType
 from loandocs.errors import ConfigError, FileTooLarge, InputError
 from loandocs.rules.assessment import assess, load_checklist
 from loandocs.api.filenames import MIME_TYPES, safe_filename
@@ -23,14 +23,12 @@ from loandocs.extractor.loading import check_file
 from loandocs.models import DocumentResult
 from loandocs.store import repository as repo
 from loandocs.store import review
-from loandocs.store.tables import Application, Document
 from loandocs.worker.queue import enqueue_document
 
 log = logging.getLogger("loandocs.api")
 router = APIRouter(prefix="/v1")
 
 CHUNK = 1024 * 1024
-CLOSED = frozenset({"approved", "rejected", "disbursed"})
 NOT_FOUND = {404: {"description": "not_found"}}
 # 401 without a token, 403 for a role that may not call the route.
 AUTH = {401: {"description": "auth_required, invalid_token"}, 403: {"description": "forbidden, csrf_failed"}}
@@ -82,8 +80,8 @@ def _read_bounded(upload: UploadFile, limit: int) -> tuple[bytes, str]:
 def upload_document(app_id: str, file: UploadFile, session: SessionDep, services: ServicesDep,
                     caller: Annotated[Caller, Depends(OWN_APPLICATION)]) -> s.UploadOut:
     app = repo.get_application(session, app_id)  # 404 before reading or storing anything
-    if app.status in CLOSED:
-        raise ApplicationClosed(f"application is {app.status}; no more documents are accepted")
+    if app.status in workflow.CLOSED:
+        raise workflow.ApplicationClosed(f"application is {app.status}; no more documents are accepted")
     data, sha = _read_bounded(file, services.settings.limits.max_file_bytes)
     try:
         # By content, never by name or declared type; every loader limit and decodability
@@ -93,27 +91,13 @@ def upload_document(app_id: str, file: UploadFile, session: SessionDep, services
         if exc.code == "unsupported_type":
             raise UnsupportedMediaType(exc.message) from None
         raise
-    key = services.files.put(data)
-    doc = repo.add_document(session, app_id, filename=safe_filename(file.filename), content_type=MIME_TYPES[kind],
-                            size=len(data), sha256=sha, storage_key=key)
-    record(session, caller, "upload", "document", doc.id, app_id, size=len(data))
-    if app.status == "needs_supplement":
-        repo.change_status(session, app_id, "accepted", actor=caller.name, reason="new upload")
-    session.commit()  # DESIGN: the database is the source of truth; commit before enqueueing
-
-    try:
-        enqueue_document(services.redis, doc.id)
-    except Exception:  # noqa: BLE001 - Redis down or unreachable
-        # The upload is safe in the database as `received`; the sweeper re-enqueues documents
-        # left received/queued too long, so the applicant still gets 202.
-        log.warning("could not enqueue document %s; left received for the sweeper", doc.id, exc_info=True)
-        return s.UploadOut(document_id=doc.id, status=doc.status)
-    # A fast worker may already have taken the job: only a document still `received` becomes
-    # `queued` (row lock on PostgreSQL; SQLite transactions are serialised anyway).
-    current = session.scalar(select(Document.status).where(Document.id == doc.id).with_for_update())
-    if current == "received":
-        current = repo.set_document_status(session, doc.id, "queued").status
-    return s.UploadOut(document_id=doc.id, status=current or doc.status)
+    upload = workflow.Upload(filename=safe_filename(file.filename), content_type=MIME_TYPES[kind], data=data, sha256=sha)
+    done = workflow.accept_upload(
+        session, services.files, app_id, upload, actor=caller.name,
+        enqueue=lambda doc_id: enqueue_document(services.redis, doc_id),
+        audit=lambda doc_id: record(session, caller, "upload", "document", doc_id, app_id, size=len(data)),
+    )
+    return s.UploadOut(document_id=done.document_id, status=done.status)
 
 
 def _results(session: Session, doc: repo.DocumentRecord) -> tuple[int | None, list[DocumentResult]]:
@@ -141,7 +125,7 @@ def get_application(app_id: str, session: SessionDep,
         hashes += [f.document.sha256] * len(f.parts)
     # With nothing extracted yet the checklist shows nothing present and completeness 0;
     # missing materials are not asked for while the uploads are still being read.
-    result = assess(parts, app.loan_type, app.application_date, file_hashes=hashes, revalidate=bool(parts))
+    result = assess(parts, app.loan_type, app.application_date, workflow.policy(), file_hashes=hashes, revalidate=bool(parts))
     by_doc: list[list[s.DocumentPartOut]] = [[] for _ in docs]
     for k, part in enumerate(result.documents):
         part = visible(caller, part)
@@ -173,16 +157,8 @@ def list_applications(
     limit: int = Query(default=50, ge=1, le=200),
     offset: int = Query(default=0, ge=0),
 ) -> s.ApplicationListOut:
-    # Read-only query on the tables: the repository has no list function yet.
-    where = []
-    if status_:
-        where.append(Application.status == status_)
-    if loan_type:
-        where.append(Application.loan_type == loan_type)
-    total = session.scalar(select(func.count()).select_from(Application).where(*where)) or 0
-    rows = session.scalars(select(Application).where(*where)
-                           .order_by(Application.created_at.desc(), Application.id).limit(limit).offset(offset))
-    items = [s.ApplicationSummaryOut.model_validate(r, from_attributes=True) for r in rows]
+    rows, total = repo.list_applications(session, status=status_, loan_type=loan_type, limit=limit, offset=offset)
+    items = [s.ApplicationSummaryOut.model_validate(r.model_dump()) for r in rows]
     record(session, caller, "list", "application", None, None, count=len(items))
     return s.ApplicationListOut(items=items, total=total, limit=limit, offset=offset)
 

@@ -73,7 +73,7 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
 
 
 # Short Chinese names of the codes, for the reviewer's pages (the code itself shows on hover):
-# every CATALOG code, plus the two reasons only a reviewer gives (api/review_rules.py).
+# every CATALOG code, plus the two reasons only a reviewer gives (workflow/review.py).
 NAMES_ZH: dict[str, str] = {
     "missing_document": "缺少材料",
     "wrong_document_type": "非贷款材料",

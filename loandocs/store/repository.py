@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from loandocs.errors import LoanDocsError
 from loandocs.models import DocumentResult, ExtractedField
+from loandocs.models.status import DOCUMENT_STATUSES, FINISHED, TRANSITIONS
 from loandocs.store.tables import (
     Application,
     Consent,
@@ -30,20 +31,6 @@ from loandocs.store.tables import (
     StatusHistory,
     utcnow,
 )
-
-# DESIGN "Statuses". needs_supplement -> accepted is the "new upload" move.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "submitted": frozenset({"accepted"}),
-    "accepted": frozenset({"needs_supplement", "collected"}),
-    "needs_supplement": frozenset({"accepted"}),
-    "collected": frozenset({"under_review"}),
-    "under_review": frozenset({"approved", "rejected", "needs_supplement"}),
-    "approved": frozenset({"disbursed"}),
-    "rejected": frozenset(),
-    "disbursed": frozenset(),
-}
-DOCUMENT_STATUSES = ("received", "queued", "processing", "extracted", "failed")
-FINISHED = ("extracted", "failed")  # a job ran to its end; the others have a job still coming
 
 # Application numbers carry the day in China Standard Time (no DST, so a fixed offset is exact):
 # a bank's "today" does not switch at UTC midnight, 08:00 local.
@@ -417,3 +404,26 @@ def effective_fields(session: Session, doc_id: str) -> list[EffectiveDocument]:
         out.append(EffectiveDocument(index=i, doc_type=doc_type, pages=part.get("pages") or [],
                                      extraction_version=ext.version, fields=fields))
     return out
+
+
+def list_applications(session: Session, *, status: str | None = None, loan_type: str | None = None,
+                      limit: int = 50, offset: int = 0) -> tuple[list[ApplicationRecord], int]:
+    """A page of applications, newest first, and how many match in all."""
+    where = []
+    if status:
+        where.append(Application.status == status)
+    if loan_type:
+        where.append(Application.loan_type == loan_type)
+    total = session.scalar(select(func.count()).select_from(Application).where(*where)) or 0
+    rows = session.scalars(select(Application).where(*where)
+                           .order_by(Application.created_at.desc(), Application.id).limit(limit).offset(offset))
+    return [ApplicationRecord.model_validate(r) for r in rows], total
+
+
+def mark_queued(session: Session, doc_id: str) -> str:
+    """``queued`` if the document is still ``received``; a fast worker may already have taken the
+    job (row lock on PostgreSQL; SQLite transactions are serialised anyway). Its status after."""
+    current = session.scalar(select(Document.status).where(Document.id == doc_id).with_for_update())
+    if current == "received":
+        return set_document_status(session, doc_id, "queued").status
+    return current or "received"

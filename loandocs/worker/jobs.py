@@ -15,16 +15,11 @@ from typing import Any
 from loandocs.errors import ConfigError, LoanDocsError
 from loandocs.models import DocumentResult
 from loandocs.store import repository as repo
-from loandocs.store import review
 from loandocs.worker import metrics as m
+from loandocs.workflow import PENDING, REPROCESS_ACTOR, reassess
 
 log = logging.getLogger(__name__)
 
-ACTOR = "system:worker"
-REPROCESS_ACTOR = "reprocess"  # status changes caused by ``loandocs reprocess`` are recorded as this
-# Documents still on their way: the application is judged only when none is left, so an
-# application is not sent to needs_supplement for a material that is merely still in the queue.
-PENDING = ("received", "queued", "processing")
 _FAILABLE = PENDING  # on_failure never overwrites a document a later run already finished
 
 
@@ -105,9 +100,10 @@ def process_document(document_id: str, run: str | None = None) -> str:
             status = "extracted"
         t0 = time.perf_counter()
         if run:
-            reassess(s, doc.application_id, actor=REPROCESS_ACTOR, note=f"re-processing run {run}")
+            reassess(s, doc.application_id, actor=REPROCESS_ACTOR, note=f"re-processing run {run}",
+                     checklist=services.checklist)
         else:
-            reassess(s, doc.application_id)
+            reassess(s, doc.application_id, checklist=services.checklist)
         recorder.observe(m.STAGES, time.perf_counter() - t0, "assess")
     _record(recorder, results, status, code, started)
     recorder.flush(services.redis)
@@ -145,54 +141,6 @@ def _store_page_images(services, results: list[DocumentResult], images: list) ->
             if ok:
                 keys.append(services.files.put(buf.tobytes()))
         result.page_images = keys or None
-
-
-def reassess(s, app_id: str, *, actor: str = ACTOR, note: str = "") -> str | None:
-    """Move the application once all its documents are done. Returns the new status, or None
-    when nothing moved (documents still pending, or the application is past collection).
-
-    Re-processing (``actor="reprocess"``) may also settle a ``needs_supplement`` application:
-    when the new extractions complete it, it goes back through ``accepted`` to ``collected``,
-    each step recorded with ``note`` (the run) as the reason; when it still needs supplementing,
-    only the list of what to supplement is brought up to date. ``collected`` and later states
-    are left alone: the transition table has no way back from them, and they are the
-    reviewer's (who sees the new extraction and its checks).
-    """
-    from loandocs.rules.assessment import assess
-
-    # Lock the application row first (PostgreSQL), *then* count pending documents: of two
-    # workers finishing the last two documents at once, the second to get the lock sees the
-    # first one's commit, so exactly one of them decides. (_app is the repository's own helper.)
-    repo.lock_application(s, app_id)
-    app = repo.get_application(s, app_id)
-    reopen = actor == REPROCESS_ACTOR and app.status == "needs_supplement"
-    if app.status not in ("submitted", "accepted") and not reopen:
-        if actor == REPROCESS_ACTOR:
-            log.info("application %s is %s: re-processing leaves its status alone", app_id, app.status)
-        return None  # needs_supplement goes back to accepted on a new upload (API); later states are the reviewer's
-    if any(d.status in PENDING for d in repo.list_documents(s, app_id)):
-        return None
-    documents, hashes = review.finished_parts(review.files_of(s, [app_id])[app_id])
-    result = assess(documents, app.loan_type, app.application_date, _services().checklist, file_hashes=hashes, revalidate=True)
-
-    def why(text: str) -> str:
-        return f"{note}: {text}" if note else text
-
-    supplement = [f.model_dump(mode="json") for f in result.supplement]
-    if reopen:
-        if result.status != "collected":
-            repo.set_supplement_requirements(s, app_id, supplement)
-            return None
-        repo.change_status(s, app_id, "accepted", actor, why("re-assessed after re-processing"))
-    elif app.status == "submitted":
-        repo.change_status(s, app_id, "accepted", actor, why("documents received"))
-    codes = sorted({f.code for f in result.supplement})
-    if result.status == "collected":
-        repo.change_status(s, app_id, "collected", actor, why(f"completeness {result.completeness}"))
-    else:
-        repo.change_status(s, app_id, "needs_supplement", actor, why(",".join(codes) or "incomplete"))
-    repo.set_supplement_requirements(s, app_id, supplement)
-    return result.status
 
 
 def _timeout_in(value: BaseException | None) -> BaseException | None:

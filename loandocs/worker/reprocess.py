@@ -16,7 +16,7 @@ Each document is first set ``queued`` in the database (committed), then enqueued
 as pending, and two overlapping runs do not enqueue a document twice. The job writes a new
 extraction version; reviewer corrections are applied on read, so they stay on top; the
 application is re-assessed and any status change is recorded with actor ``reprocess`` and the
-run as the reason (``jobs.reassess``).
+run as the reason (``workflow.reassess``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from rq import Queue, Worker
 from loandocs.store import batches
 from loandocs.store.repository import CST
 from loandocs.store.tables import utcnow
-from loandocs.worker.jobs import REPROCESS_ACTOR
+from loandocs.workflow import REPROCESS_ACTOR
 from loandocs.worker.queue import QUEUES, REPROCESS_KEY, REPROCESS_QUEUE, enqueue_document
 
 def new_run_id(prefix: str = "r") -> str:

@@ -13,19 +13,20 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from loandocs import workflow
 from loandocs.api import auth, routes
-from loandocs.api import review_rules as rules
+from loandocs.workflow import review as rules
 from loandocs.api import schemas as s
 from loandocs.api.auth import OWN_APPLICATION, PUBLIC, Caller, record
 from loandocs.api.deps import SessionDep
-from loandocs.api.review_routes import assessment_of
+from loandocs.workflow import assessment_of
 from loandocs.api.web.common import check_same_origin, csrf_for, render, secure
 from loandocs.errors import LoanDocsError
 from loandocs.rules.assessment import load_checklist
 from loandocs.store import access
 from loandocs.store import repository as repo
 from loandocs.store import review as store
-from loandocs.worker.jobs import PENDING
+from loandocs.workflow import PENDING
 
 router = APIRouter(include_in_schema=False)
 json_router = APIRouter(prefix="/v1", tags=["applicant"])
@@ -191,7 +192,7 @@ def apply_application(app_id: str, request: Request, session: SessionDep,
     record(session, caller, "read", "application", app_id, app_id, page="apply")
     return render("apply_application.html", csrf=csrf_for(request), app=app, progress=progress(session, app_id),
                   loan_type_zh=load_checklist().loan_type(app.loan_type).name_zh,
-                  closed=app.status in routes.CLOSED)
+                  closed=app.status in workflow.CLOSED)
 
 
 @router.post("/apply/{app_id}/logout", dependencies=[Depends(OWN_APPLICATION)])

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from loandocs import __version__
 from loandocs.api import auth
 from loandocs.api.errors import error_response
-from loandocs.api.review_rules import DOC_TYPE_ZH, DOCUMENT_STATUS_ZH, FIELD_LABELS, STATUS_ZH
+from loandocs.workflow.review import DOC_TYPE_ZH, DOCUMENT_STATUS_ZH, FIELD_LABELS, STATUS_ZH
 from loandocs.rules.catalog import NAMES_ZH
 from loandocs.store.repository import CST
 

@@ -13,8 +13,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from loandocs import workflow
 from loandocs.api import auth, routes
-from loandocs.api import review_rules as rules
+from loandocs.workflow import review as rules
 from loandocs.api.auth import PUBLIC, STAFF, Caller
 from loandocs.api.deps import SessionDep
 from loandocs.api.review_routes import build_queue
@@ -29,7 +30,7 @@ from loandocs.store import review as store
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
-ALL_STATUSES = tuple(repo.TRANSITIONS)
+ALL_STATUSES = tuple(workflow.TRANSITIONS)
 
 
 @router.get("/review/login", response_class=HTMLResponse, dependencies=[Depends(PUBLIC)])
@@ -79,7 +80,7 @@ def queue_page(request: Request, session: SessionDep, caller: Annotated[Caller, 
     errors: list[str] = []
     if status == "all":
         statuses = ALL_STATUSES
-    elif status in repo.TRANSITIONS:
+    elif status in workflow.TRANSITIONS:
         statuses = (status,)
     else:
         status, statuses = "", store.QUEUE_STATUSES
@@ -108,7 +109,7 @@ def application_page(app_id: str, request: Request, session: SessionDep,
                      caller: Annotated[Caller, Depends(STAFF)]) -> HTMLResponse:
     app = routes.get_application(app_id, session, caller)  # audited there, masked for admins
     stored = repo.get_application(session, app_id)
-    thresholds = load_checklist().thresholds(app.loan_type)
+    thresholds = workflow.policy().thresholds(app.loan_type)
     reveal = caller.sees_identifiers
     files = []
     for d in app.documents:
@@ -130,4 +131,4 @@ def application_page(app_id: str, request: Request, session: SessionDep,
                   files=files, actions=actions, reasons=reasons, requirements=requirements,
                   income=income(app, thresholds.income_mismatch_ratio), threshold=thresholds.low_confidence_threshold,
                   loan_type_zh=load_checklist().loan_type(app.loan_type).name_zh, can_edit=caller.role == "reviewer"
-                  and app.status not in routes.CLOSED)
+                  and app.status not in workflow.CLOSED)

@@ -10,7 +10,7 @@ from typing import Any
 
 from loandocs.api import schemas as s
 from loandocs import kinds
-from loandocs.api.review_rules import DOC_TYPE_ZH, FIELD_LABELS, FIELDS_BY_TYPE
+from loandocs.workflow.review import DOC_TYPE_ZH, FIELD_LABELS, FIELDS_BY_TYPE
 from loandocs.models import Check, DocumentResult, ExtractedField
 from loandocs.store import repository as repo
 

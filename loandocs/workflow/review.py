@@ -10,24 +10,25 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from loandocs.api.errors import ApiError
-from loandocs.rules.assessment import Finding, load_checklist
+from loandocs.errors import LoanDocsError
+from loandocs.rules.assessment import Finding
+from loandocs.rules.checklist import load_checklist
 from loandocs import kinds
 from loandocs.kinds.values import FIELD_LABELS, InvalidCorrection, coerce_field
-from loandocs.store.repository import TRANSITIONS
+from loandocs.models.status import DOCUMENT_STATUS_ZH, STATUS_ZH, TRANSITIONS, ApplicationStatus
 
 
-class UnknownSupplementReason(ApiError):
+class UnknownSupplementReason(LoanDocsError):
     code = "unknown_supplement_reason"
     http_status = 422
 
 
-class DisbursementTooLarge(ApiError):
+class DisbursementTooLarge(LoanDocsError):
     code = "disbursement_exceeds_amount"
     http_status = 422
 
 
-class NotExtracted(ApiError):
+class NotExtracted(LoanDocsError):
     code = "document_not_extracted"
     http_status = 409
 
@@ -54,16 +55,9 @@ ACTIONS = (
 
 
 def legal_actions(status: str) -> list[Action]:
-    allowed = TRANSITIONS.get(status, frozenset())
+    allowed = TRANSITIONS.get(ApplicationStatus(status), frozenset()) if status in TRANSITIONS else frozenset()
     return [a for a in ACTIONS if a.from_status == status and a.to_status in allowed]
 
-
-STATUS_ZH = {
-    "submitted": "已提交", "accepted": "已受理", "needs_supplement": "待补充", "collected": "采集完成",
-    "under_review": "资料审核中", "approved": "审核通过", "rejected": "审核不通过", "disbursed": "已放款",
-}
-DOCUMENT_STATUS_ZH = {"received": "已接收", "queued": "排队中", "processing": "识别中", "extracted": "已识别",
-                      "failed": "识别失败"}
 
 # -- supplement reasons ---------------------------------------------------------------------
 
@@ -92,9 +86,7 @@ RESUBMIT = ("请重新上传清晰、完整的{material}。", "Please upload a c
 
 def materials(loan_type: str) -> dict[str, tuple[str, str]]:
     """doc_type -> (Chinese name, English name) of the loan type's materials."""
-    cl = load_checklist()
-    return {cl.materials[r.material].doc_type: (cl.materials[r.material].name_zh, cl.materials[r.material].name_en)
-            for r in cl.loan_type(loan_type).materials}
+    return load_checklist().materials_of(loan_type)
 
 
 def supplement_reasons(loan_type: str, supplement: list[Finding], review: list[Finding]) -> list[Finding]:

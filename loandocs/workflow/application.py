@@ -1,0 +1,154 @@
+"""The application's life, as use cases the API, the pages and the worker call: accept an upload,
+re-assess once the documents are read, re-assess after a correction, and the assessment a view
+is built from. Statuses move only here (and through the repository's transition check)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from loandocs.config import get_settings
+from loandocs.errors import LoanDocsError
+from loandocs.models.status import CLOSED, PENDING, ApplicationStatus, DocumentStatus
+from loandocs.rules.assessment import Assessment, assess
+from loandocs.rules.checklist import Checklist
+from loandocs.store import DocumentStore
+from loandocs.store import repository as repo
+from loandocs.store import review as store
+
+log = logging.getLogger(__name__)
+
+A = ApplicationStatus
+ACTOR = "system:worker"
+REPROCESS_ACTOR = "reprocess"  # status changes caused by ``loandocs reprocess`` are recorded as this
+
+
+class ApplicationClosed(LoanDocsError):
+    code = "application_closed"
+    http_status = 409
+
+
+def policy(checklist: Checklist | None = None) -> Checklist:
+    """The checklist in force: the one given, else the packaged one with this environment's
+    threshold overrides."""
+    return checklist if checklist is not None else get_settings().checklist()
+
+
+def assessment_of(app: repo.ApplicationRecord, files: list[store.FileResults], checklist: Checklist | None = None) -> Assessment | None:
+    """The application's finished documents against its checklist, re-validated so reviewer
+    corrections count; None while nothing has been read."""
+    parts, hashes = store.finished_parts(files)
+    if not parts:
+        return None
+    return assess(parts, app.loan_type, app.application_date, policy(checklist), file_hashes=hashes, revalidate=True)
+
+
+def assess_application(session: Session, app: repo.ApplicationRecord, checklist: Checklist | None = None) -> Assessment | None:
+    return assessment_of(app, store.files_of(session, [app.id])[app.id], checklist)
+
+
+def reassess(s: Session, app_id: str, *, actor: str = ACTOR, note: str = "", checklist: Checklist | None = None) -> str | None:
+    """Move the application once all its documents are done. Returns the new status, or None
+    when nothing moved (documents still pending, or the application is past collection).
+
+    Re-processing (``actor="reprocess"``) may also settle a ``needs_supplement`` application:
+    when the new extractions complete it, it goes back through ``accepted`` to ``collected``,
+    each step recorded with ``note`` (the run) as the reason; when it still needs supplementing,
+    only the list of what to supplement is brought up to date. ``collected`` and later states
+    are left alone: the transition table has no way back from them, and they are the
+    reviewer's (who sees the new extraction and its checks).
+    """
+    # Lock the application row first (PostgreSQL), *then* count pending documents: of two
+    # workers finishing the last two documents at once, the second to get the lock sees the
+    # first one's commit, so exactly one of them decides.
+    repo.lock_application(s, app_id)
+    app = repo.get_application(s, app_id)
+    reopen = actor == REPROCESS_ACTOR and app.status == A.NEEDS_SUPPLEMENT
+    if app.status not in (A.SUBMITTED, A.ACCEPTED) and not reopen:
+        if actor == REPROCESS_ACTOR:
+            log.info("application %s is %s: re-processing leaves its status alone", app_id, app.status)
+        return None  # needs_supplement goes back to accepted on a new upload; later states are the reviewer's
+    if any(d.status in PENDING for d in repo.list_documents(s, app_id)):
+        return None
+    result = assess_application(s, app, checklist)
+    if result is None:
+        return None
+
+    def why(text: str) -> str:
+        return f"{note}: {text}" if note else text
+
+    supplement = [f.model_dump(mode="json") for f in result.supplement]
+    if reopen:
+        if result.status != A.COLLECTED:
+            repo.set_supplement_requirements(s, app_id, supplement)
+            return None
+        repo.change_status(s, app_id, A.ACCEPTED, actor, why("re-assessed after re-processing"))
+    elif app.status == A.SUBMITTED:
+        repo.change_status(s, app_id, A.ACCEPTED, actor, why("documents received"))
+    codes = sorted({f.code for f in result.supplement})
+    if result.status == A.COLLECTED:
+        repo.change_status(s, app_id, A.COLLECTED, actor, why(f"completeness {result.completeness}"))
+    else:
+        repo.change_status(s, app_id, A.NEEDS_SUPPLEMENT, actor, why(",".join(codes) or "incomplete"))
+    repo.set_supplement_requirements(s, app_id, supplement)
+    return result.status
+
+
+def reassess_after_correction(session: Session, actor: str, app: repo.ApplicationRecord, checklist: Checklist | None = None) -> None:
+    """Re-run the assessment's consequences: an application the machine is still judging is
+    judged again; one the machine sent back for something the correction fixed goes forward.
+    A reviewer's own supplement request and the states after collection stay as they are."""
+    if app.status in (A.SUBMITTED, A.ACCEPTED):
+        reassess(session, app.id, checklist=checklist)
+        return
+    if app.status != A.NEEDS_SUPPLEMENT:
+        return
+    move = store.last_move_to(session, app.id, A.NEEDS_SUPPLEMENT)
+    if move is None or move.actor != ACTOR:
+        return
+    a = assess_application(session, app, checklist)
+    if a is not None and not a.supplement:
+        repo.change_status(session, app.id, A.ACCEPTED, actor=actor, reason="reviewer correction")
+        reassess(session, app.id, checklist=checklist)
+    elif a is not None:
+        repo.set_supplement_requirements(session, app.id, [f.model_dump(mode="json") for f in a.supplement])
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Accepted:
+    document_id: str
+    status: str
+
+
+def accept_upload(session: Session, files: DocumentStore, app_id: str, upload: Upload, *, actor: str,
+                  enqueue: Callable[[str], object], audit: Callable[[str], None] = lambda doc_id: None) -> Accepted:
+    """Store a checked upload, move a ``needs_supplement`` application back to ``accepted``,
+    commit, then enqueue. The database is the source of truth: if the queue is down the
+    document stays ``received`` and the sweeper enqueues it later, so the upload still counts."""
+    app = repo.get_application(session, app_id)
+    if app.status in CLOSED:
+        raise ApplicationClosed(f"application is {app.status}; no more documents are accepted")
+    key = files.put(upload.data)
+    doc = repo.add_document(session, app_id, filename=upload.filename, content_type=upload.content_type,
+                            size=len(upload.data), sha256=upload.sha256, storage_key=key)
+    audit(doc.id)
+    if app.status == A.NEEDS_SUPPLEMENT:
+        repo.change_status(session, app_id, A.ACCEPTED, actor=actor, reason="new upload")
+    session.commit()
+    try:
+        enqueue(doc.id)
+    except Exception:  # noqa: BLE001 - Redis down or unreachable
+        log.warning("could not enqueue document %s; left received for the sweeper", doc.id, exc_info=True)
+        return Accepted(doc.id, doc.status)
+    return Accepted(doc.id, repo.mark_queued(session, doc.id) or DocumentStatus.RECEIVED)
