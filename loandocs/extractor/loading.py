@@ -340,10 +340,15 @@ def _render_pdf(doc: pdfium.PdfDocument, limits: Limits, dpi: int, which: bool |
     n = len(doc)
     if n <= 0:
         raise InputError("The PDF has no pages", code="no_pages")
-    if n > limits.max_pages:
+    # Only pages that are rendered cost pixels: a file whose pages are left to the text layer
+    # (``which`` False, or a few numbers) may have up to max_text_layer_pages.
+    rendered = n if which is True else len(which) if isinstance(which, set) else 0
+    limit = limits.max_pages if which is True else max(limits.max_pages, limits.max_text_layer_pages)
+    if n > limit or rendered > limits.max_pages:
+        limit = limits.max_pages if rendered > limits.max_pages else limit
         raise InputError(
-            f"PDF has {n} pages; the limit is {limits.max_pages}",
-            code="too_many_pages", pages=n, limit=limits.max_pages,
+            f"PDF has {n} pages; the limit is {limit}",
+            code="too_many_pages", pages=n, limit=limit,
         )
     # All page sizes first (read from the page tree, no page parsing), so a bad page late in
     # the file fails the upload before any rendering work is spent.

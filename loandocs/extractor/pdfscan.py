@@ -414,18 +414,21 @@ def _check_costs(s: _Scan) -> None:
         if obj.kind == "form" and costs.target(obj.num, 0) > page_limit:
             raise _too_complex("A PDF form draws more than the page content limit", limit=page_limit)
     total = 0
-    for obj in list(s.objs.values()):
-        if obj.raw is not None or not _PAGE.search(obj.dict_text):
-            continue
+    pages = [obj for obj in s.objs.values() if obj.raw is None and _PAGE.search(obj.dict_text)]
+    # A long text-layer statement (hundreds of pages, max_text_layer_pages) draws its operators
+    # page by page like any short one: the budget grows with the pages beyond max_pages.
+    # Counted up to max_text_layer_pages: fake page objects must not buy an unbounded budget.
+    extra = max(0, min(len(pages), s.limits.max_text_layer_pages) - s.limits.max_pages)
+    total_limit = s.limits.max_pdf_content_bytes + extra * s.limits.max_pdf_content_bytes_per_extra_page
+    for obj in pages:
         contents = _contents_of(obj.dict_text)
         names = _xobject_map(obj.dict_text, s)
         page = sum(costs.stream(c, names) for c in (s.objs.get(n) for n in contents) if c is not None and c.raw is not None)
         if page > page_limit:
             raise _too_complex("A PDF page draws more than the page content limit", limit=page_limit)
         total += page
-        if total > s.limits.max_pdf_content_bytes:
-            raise _too_complex("The PDF's pages draw more than the content limit",
-                               limit=s.limits.max_pdf_content_bytes)
+        if total > total_limit:
+            raise _too_complex("The PDF's pages draw more than the content limit", limit=total_limit)
 
 
 def _contents_of(page_text: bytes) -> list[int]:

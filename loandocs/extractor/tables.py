@@ -30,6 +30,7 @@ STOP = re.compile(r"第\s*\d+\s*页|共\s*\d+\s*页|合计|总计|期末余额|�
 _DATEISH = re.compile(r"\d{4}\s*[-/.年]?\s*\d{1,2}")
 # "(元)", "(RMB)" after a header label: a unit, dropped. Other words in brackets name the
 # column ("记账金额(收入)") and are kept.
+_TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?$")
 _UNIT = re.compile(r"[(\[](?:元|人民币|人民币元|RMB|CNY|¥|￥|YUAN)?[)\]]$", re.I)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z./&\s]*")
@@ -211,8 +212,10 @@ def _cue_score(label: str, cue: str) -> float:
         return 0.0
     if label == cue:
         return 1000.0
+    if cue not in label:  # the cheap test first: every row of every page is tried as a header
+        return 0.0
     core = re.sub(r"[()\[\]/]", "", label)  # brackets and slashes do not count as extra words
-    if len(core) - len(cue) > _MAX_HEADER_EXTRA or cue not in label:
+    if len(core) - len(cue) > _MAX_HEADER_EXTRA:
         return 0.0
     # A cue in brackets qualifies the label ("记账金额(收入)": the credit column, not "amount").
     qualified = 25.0 if re.search(r"[(\[]" + re.escape(cue) + r"[)\]]", label) else 0.0
@@ -245,16 +248,45 @@ def _find_header(rows: list[_Row], cues: dict[str, list[str]], min_columns: int,
     header (a summary table on the last page) is not the statement's header."""
     best: tuple[int, int, _Layout] | None = None
     for idx, row in enumerate(rows):
-        matched = _match_header(row, cues)
-        if len(matched) < min_columns or (best is not None and len(matched) <= best[1]):
-            continue
-        layout = _anchor(row, matched)
-        if want is not None:
-            if not _fits(layout, matched, want):
+        for last, merged in _header_variants(rows, idx):
+            matched = _match_header(merged, cues)
+            if len(matched) < min_columns or (best is not None and len(matched) <= best[1]):
                 continue
-            layout.keys = list(want)  # positional: the page's misread labels do not rename columns
-        best = (idx, len(matched), layout)
+            layout = _anchor(merged, matched)
+            if want is not None:
+                if not _fits(layout, matched, want):
+                    continue
+                layout.keys = list(want)  # positional: the page's misread labels do not rename columns
+            best = (last, len(matched), layout)
     return None if best is None else (best[0], best[2])
+
+
+def _header_variants(rows: list[_Row], idx: int) -> list[tuple[int, _Row]]:
+    """The row itself, and the row joined with the next one when a narrow column wraps its
+    label onto a second line ("记账金额(收" / "入)"): (index of the last row used, row)."""
+    row = rows[idx]
+    out = [(idx, row)]
+    if idx + 1 < len(rows):
+        nxt = rows[idx + 1]
+        h = max(row.y1 - row.y0, 1.0)
+        if nxt.y0 - row.y1 < 0.6 * h and not any(ch.isdigit() for ch in nxt.text):
+            out.append((idx + 1, _join_rows(row, nxt)))
+    return out
+
+
+def _join_rows(top: _Row, below: _Row) -> _Row:
+    """Each piece of ``below`` appended to the piece of ``top`` it overlaps (or kept apart)."""
+    pieces = [_Piece(p.text, p.bbox, list(p.chars)) for p in top.pieces]
+    for q in below.pieces:
+        over = [min(p.x1, q.x1) - max(p.x0, q.x0) for p in pieces]
+        i = max(range(len(pieces)), key=lambda k: over[k]) if pieces else -1
+        if i >= 0 and over[i] > 0:
+            p = pieces[i]
+            pieces[i] = _Piece(p.text + q.text, union([p.bbox, q.bbox]), p.chars + q.chars)
+        else:
+            pieces.append(q)
+    pieces.sort(key=lambda p: p.x0)
+    return _Row(pieces, min(top.y0, below.y0), max(top.y1, below.y1))
 
 
 def _fits(layout: _Layout, matched: dict[int, str], want: list[str]) -> bool:
@@ -369,7 +401,8 @@ def _body(rows: list[_Row], layout: _Layout, keys: list[str], cues: dict[str, li
             break
         if out and row.y0 - out[-1].y1 > _FAR_BELOW * line_h:
             break
-        out.append(_BodyRow(cells, row.y0, row.y1, bool(anchor_text)))
+        # a time of day under the date (the second line of a date cell) continues the row above
+        out.append(_BodyRow(cells, row.y0, row.y1, bool(anchor_text) and not _TIME_ONLY.match(anchor_text)))
     return out
 
 

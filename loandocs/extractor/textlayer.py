@@ -84,17 +84,27 @@ def read_text_layer(data: bytes, limits: Limits, dpi: float = 200) -> list[TextP
         pages = pdf.pages
         if not pages:
             raise InputError("The PDF has no pages", code="no_pages")
-        if len(pages) > limits.max_pages:
+        limit = max(limits.max_pages, limits.max_text_layer_pages)
+        if len(pages) > limit:
             raise InputError(
-                f"PDF has {len(pages)} pages; the limit is {limits.max_pages}",
-                code="too_many_pages", pages=len(pages), limit=limits.max_pages,
+                f"PDF has {len(pages)} pages; the limit is {limit}",
+                code="too_many_pages", pages=len(pages), limit=limit,
             )
         out = []
+        unusable = 0
         for page in pages:
             try:
                 out.append(_read_page(page, limits, dpi))
             finally:
                 page.close()  # drops the parsed layout: long-lived workers must not accumulate
+            # Pages without a usable text layer will be rendered and OCRed: those keep the
+            # (lower) limit for pages that cost pixels and OCR time.
+            unusable += not out[-1].usable
+            if unusable > limits.max_pages:
+                raise InputError(
+                    f"PDF has more than {limits.max_pages} pages without a usable text layer; the limit "
+                    f"is {limits.max_pages}", code="too_many_pages", pages=len(pages), limit=limits.max_pages,
+                )
         return out
     except InputError:
         raise

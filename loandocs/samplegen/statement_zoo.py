@@ -20,7 +20,15 @@ from pathlib import Path
 import numpy as np
 
 from loandocs.samplegen.financial import (
-    A4, bold_text, jpeg_bytes, money, pick_font, rasterise, scan_effect, string_width, wrap_text,
+    A4,
+    bold_text,
+    jpeg_bytes,
+    money,
+    pick_font,
+    rasterise,
+    scan_effect,
+    string_width,
+    wrap_text,
 )
 from loandocs.samplegen.financial_set import _pdf, _person, _rngs, draw_page_image
 from loandocs.samplegen.statement import Statement, random_statement
