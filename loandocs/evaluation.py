@@ -38,6 +38,11 @@ class EvalReport:
     doc_types: Tally = field(default_factory=Tally)
     tx_rows: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))  # by variant
     edited_found: Tally = field(default_factory=Tally)
+    # Statement layout zoo (samples/statements): keyed "tuned|held_out:variant" and by family.
+    zoo_tx_rows: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    zoo_fields: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    family_tx_rows: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    family_edited: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     errors: list[dict] = field(default_factory=list)  # every mismatch, for reading
     files: int = 0
 
@@ -54,6 +59,9 @@ class EvalReport:
             "doc_type_accuracy": round(self.doc_types.accuracy, 4),
             "transaction_rows": t(self.tx_rows),
             "edited_rows_flagged": {"right": self.edited_found.right, "total": self.edited_found.total},
+            **({"statement_zoo": {"transaction_rows": t(self.zoo_tx_rows), "header_fields": t(self.zoo_fields),
+                                  "rows_by_family": t(self.family_tx_rows),
+                                  "edited_by_family": t(self.family_edited)}} if self.zoo_tx_rows else {}),
             "mismatches": self.errors,
         }
 
@@ -81,8 +89,14 @@ def compare(truth: dict, docs: list[DocumentResult], report: EvalReport) -> None
             ok = normalise(got) == normalise(want)
             report.by_variant[variant].add(ok)
             report.by_field[f"{expected['doc_type']}.{name}"].add(ok)
+            if "family" in truth:
+                report.zoo_fields[f"{_zoo_group(truth)}:{variant}"].add(ok)
             if not ok:
                 report.errors.append({"file": truth["file"], "field": f"{expected['doc_type']}.{name}", "expected": want, "got": got})
+
+
+def _zoo_group(truth: dict) -> str:
+    return "held_out" if truth.get("held_out") else "tuned"
 
 
 def _tx_key(t: dict) -> tuple:
@@ -103,11 +117,13 @@ def _compare_transactions(truth: dict, expected: dict, match: DocumentResult | N
         if ok:
             pool[k] -= 1
         report.tx_rows[variant].add(ok)
+        _zoo_add(truth, report, ok)
         if not ok and len(report.errors) < 500:
             report.errors.append({"file": truth["file"], "field": f"transactions[{i}]", "expected": list(k), "got": None})
     extra = sum(v for v in pool.values() if v > 0)
     for _ in range(extra):
         report.tx_rows[variant].add(False)  # rows we invented count against us too
+        _zoo_add(truth, report, False)
     if expected.get("edited_row") is not None:
         flagged = set()
         if match is not None:
@@ -115,6 +131,15 @@ def _compare_transactions(truth: dict, expected: dict, match: DocumentResult | N
                 if c.code == "balance_inconsistent" and not c.ok:
                     flagged = {f for f in c.fields if f.startswith("transactions[")}
         report.edited_found.add(f"transactions[{expected['edited_row']}]" in flagged)
+        if "family" in truth:
+            report.family_edited[truth["family"]].add(f"transactions[{expected['edited_row']}]" in flagged)
+
+
+def _zoo_add(truth: dict, report: EvalReport, ok: bool) -> None:
+    if "family" in truth:
+        variant = truth.get("variant", "default")
+        report.zoo_tx_rows[f"{_zoo_group(truth)}:{variant}"].add(ok)
+        report.family_tx_rows[f"{truth['family']}:{variant}"].add(ok)
 
 
 def evaluate(directory: str | Path, pipeline: Pipeline | None = None, progress=None) -> EvalReport:
