@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FAST_MARKERS := not browser and not soak and not fuzz
 
-.PHONY: run test test-fast install samples eval bench clean
+.PHONY: run test test-fast lint install samples eval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	exec $(BIN)/python -m pytest -m '$(FAST_MARKERS)' $(PYTEST_ARGS)
+
+# ruff (lint everywhere; format on the packages kept formatted) and mypy (pyproject.toml).
+FORMATTED := loandocs/kinds loandocs/workflow loandocs/models loandocs/rules loandocs/reader.py
+lint: $(STAMP)
+	$(BIN)/ruff check loandocs tests benchmarks
+	$(BIN)/ruff format --check $(FORMATTED)
+	$(BIN)/mypy
 
 samples: $(STAMP)
 	$(BIN)/loandocs samples --out samples

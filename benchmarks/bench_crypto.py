@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from loandocs.store import crypto, db, rekey, repository as repo  # noqa: E402
+from loandocs.store import crypto, db, rekey  # noqa: E402
+from loandocs.store import repository as repo
 from loandocs.store.files import DocumentStore  # noqa: E402
 
 RESULT = [{"file": "身份证.jpg", "doc_type": "id_card_front", "pages": [1], "fields": {

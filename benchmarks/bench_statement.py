@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pypdfium2 as pdfium
-from PIL import Image
 
 from loandocs.reader import Pipeline, PipelineOptions, get_engine
 

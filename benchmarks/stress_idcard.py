@@ -19,8 +19,7 @@ import numpy as np
 
 from loandocs.evaluation import evaluate
 from loandocs.reader import Pipeline, PipelineOptions
-from loandocs.samplegen import _docs, _person, _render, _rngs
-from loandocs.samplegen import idcard
+from loandocs.samplegen import _docs, _person, _render, _rngs, idcard
 
 
 def _hard_photo(card_side, ident, rng, nprng):

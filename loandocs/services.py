@@ -29,6 +29,7 @@ from loandocs.rules.checklist import Checklist
 from loandocs.store import DocumentStore, crypto, default_url, make_engine, migrate, session_factory
 from loandocs.store.rekey import check_known_keys
 
+
 def _socket_path(folder: Path) -> Path:
     path = folder / "redis.sock"
     if len(str(path)) < 100:  # unix socket paths are limited to ~107 bytes

@@ -305,14 +305,12 @@ class Sandbox:
 
 
 def _serve(conn, target: str) -> None:  # type: ignore[no-untyped-def]
-    import traceback
-
     import logging
+    import traceback
+    import warnings
 
     from loandocs.errors import LoanDocsError
     from loandocs.extractor.options import Limits
-
-    import warnings
 
     logging.disable(logging.WARNING)  # pdfminer warns about every damaged object it meets
     warnings.simplefilter("ignore")  # and Pillow about every damaged EXIF or TIFF tag

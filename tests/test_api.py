@@ -15,6 +15,7 @@ from loandocs.api import create_app
 from loandocs.config import Settings
 from loandocs.services import Services
 from loandocs.worker.queue import DEFAULT_QUEUE
+
 from .conftest import staff_token
 
 ROOT = Path(__file__).resolve().parent.parent

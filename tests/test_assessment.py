@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from loandocs.errors import ConfigError
-from loandocs.rules.assessment import assess, load_checklist, options_for
-from loandocs.rules.catalog import make_check
 from loandocs.extractor.options import PipelineOptions
 from loandocs.models import DocumentResult, ExtractedField
+from loandocs.rules.assessment import assess, load_checklist, options_for
+from loandocs.rules.catalog import make_check
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.date(2026, 11, 29)

@@ -19,7 +19,8 @@ from loandocs import cli
 from loandocs.config import Settings
 from loandocs.errors import ConfigError
 from loandocs.services import Services, set_services
-from loandocs.store import crypto, db, rekey, repository as repo
+from loandocs.store import crypto, db, rekey
+from loandocs.store import repository as repo
 from loandocs.store.files import DocumentStore
 from loandocs.store.tables import Application, Consent, Document
 

@@ -18,13 +18,12 @@ from rq import Queue
 
 from loandocs.api import create_app
 from loandocs.config import Settings
-from loandocs.services import Services
-from loandocs.store import repository as repo
-from loandocs.worker.queue import DEFAULT_QUEUE
-
 from loandocs.errors import InputError
 from loandocs.extractor.loading import check_file
 from loandocs.extractor.options import Limits
+from loandocs.services import Services
+from loandocs.store import repository as repo
+from loandocs.worker.queue import DEFAULT_QUEUE
 
 from .conftest import flushed_redis
 from .hostile import hostile, noise_jpeg, one_page, pdf, stream

@@ -4,11 +4,11 @@ import datetime as dt
 
 from loandocs.extractor.layout import group_rows
 from loandocs.extractor.ocr.base import OcrLine
-from loandocs.models.policy import Thresholds
 from loandocs.extractor.orientation import is_upside_down, rotate_lines_180, split_front_back
 from loandocs.extractor.parsers.idcard import parse_back, parse_front
-from loandocs.rules.validation import validate
 from loandocs.models import DocumentResult
+from loandocs.models.policy import Thresholds
+from loandocs.rules.validation import validate
 
 
 def line(text, x, y, h=30, score=0.99):

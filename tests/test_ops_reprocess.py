@@ -21,15 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from loandocs import __version__
+from loandocs import __version__, workflow
 from loandocs.config import Settings
-from loandocs.reader import Pipeline, PipelineOptions
 from loandocs.models import DocumentResult
+from loandocs.reader import Pipeline, PipelineOptions
 from loandocs.samplegen.bundle import application_bundle
 from loandocs.services import Services, set_services
 from loandocs.store import batches
 from loandocs.store import repository as repo
-from loandocs import workflow
 
 from .conftest import flushed_redis, one_page_statement_pdf, pg_schema
 

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 
+from loandocs import workflow
 from loandocs.api import create_app
-from loandocs.workflow import review as rules
 from loandocs.config import Settings
 from loandocs.extractor.idnumber import check_char
 from loandocs.models import DocumentResult, ExtractedField, PageQuality, Transaction
@@ -24,7 +24,7 @@ from loandocs.services import Services
 from loandocs.store import access
 from loandocs.store import repository as repo
 from loandocs.store.tables import Application
-from loandocs import workflow
+from loandocs.workflow import review as rules
 
 from .conftest import SAMPLE_DATE, staff_token
 

@@ -18,9 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from loandocs.models import DocumentResult, ExtractedField
-from loandocs.store import db, files, repository as repo
+from loandocs.store import db, files
+from loandocs.store import repository as repo
 from loandocs.store.tables import Base, Document
-
 
 
 @pytest.fixture

@@ -175,7 +175,7 @@ def test_engine_error_is_retried_then_recorded(services, monkeypatch):
     from rq.job import Job, JobStatus
 
     from loandocs.errors import OcrEngineError
-    from loandocs.worker import jobs, job_id_for
+    from loandocs.worker import job_id_for, jobs
 
     svc = services
     app_id, ids = _application(svc, [(INCOME.name, INCOME.read_bytes())])

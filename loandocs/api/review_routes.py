@@ -10,15 +10,15 @@ from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.orm import Session
 
 from loandocs import workflow
-from loandocs.workflow import review as rules
-from loandocs.kinds import identity_number
 from loandocs.api import review_schemas as rs
 from loandocs.api.auth import REVIEWER, STAFF, Caller, record
 from loandocs.api.deps import SessionDep
-from loandocs.rules.assessment import Assessment
+from loandocs.kinds import identity_number
 from loandocs.masking import mask_field, mask_id_number
+from loandocs.rules.assessment import Assessment
 from loandocs.store import repository as repo
 from loandocs.store import review as store
+from loandocs.workflow import review as rules
 
 router = APIRouter(prefix="/v1", tags=["review"])
 

@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from loandocs.rules.assessment import Finding
 from loandocs.kinds import DocType
+from loandocs.rules.assessment import Finding
 
 
 class _In(BaseModel):

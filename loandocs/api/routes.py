@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile, status
@@ -13,14 +12,14 @@ from sqlalchemy.orm import Session
 from loandocs import workflow
 from loandocs.api import schemas as s
 from loandocs.api.auth import OWN_APPLICATION, OWN_DOCUMENT, PUBLIC, STAFF, Caller, record
-from loandocs.api.privacy import visible
 from loandocs.api.deps import ServicesDep, SessionDep
 from loandocs.api.errors import ConsentMissing, UnknownLoanType, UnsupportedMediaType
-from loandocs.errors import ConfigError, FileTooLarge, InputError
-from loandocs.rules.assessment import assess, load_checklist
 from loandocs.api.filenames import MIME_TYPES, safe_filename
+from loandocs.api.privacy import visible
+from loandocs.errors import ConfigError, FileTooLarge, InputError
 from loandocs.extractor.loading import check_file
 from loandocs.models import DocumentResult
+from loandocs.rules.assessment import assess, load_checklist
 from loandocs.store import repository as repo
 from loandocs.store import review
 from loandocs.worker.queue import enqueue_document
@@ -181,7 +180,7 @@ def get_page_image(doc_id: str, index: int, page: int, session: SessionDep, serv
     """The page image that document ``index`` of this upload (0-based) was read from, for its
     ``page``-th page (1-based); every ``bbox`` of that document is in its pixels."""
     doc = repo.get_document(session, doc_id)
-    ext = repo.latest_extraction(session, doc.id) if doc.status in repo.FINISHED else None
+    ext = repo.latest_extraction(session, doc.id) if doc.status in workflow.FINISHED else None
     results = ext.result if ext else []
     keys = (results[index].get("page_images") or []) if 0 <= index < len(results) else []
     if not 1 <= page <= len(keys):

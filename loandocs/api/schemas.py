@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from loandocs.rules.assessment import ChecklistItem, Finding
 from loandocs.models import Check, DocumentResult, ExtractedField
+from loandocs.rules.assessment import ChecklistItem, Finding
 
 
 class _In(BaseModel):

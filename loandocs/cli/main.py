@@ -8,7 +8,6 @@ configuration is unusable.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from pathlib import Path

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import collections
-import datetime as dt
 import getpass
 import json
 import sys
+
 from loandocs import kinds
 from loandocs.cli.args import date_arg, positive_int
 

@@ -12,8 +12,8 @@ Kept out of ``cli.py`` so that module only has to register it; it must not impor
 from __future__ import annotations
 
 import argparse
-from loandocs.cli.args import positive_int
 
+from loandocs.cli.args import positive_int
 
 
 def add_parser(sub) -> None:

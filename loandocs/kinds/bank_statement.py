@@ -35,9 +35,8 @@ def checks(doc: DocumentResult, f: Values, ctx: CheckContext) -> list[Check]:
     breaks = statement.balance_breaks(f.get("opening_balance"), txs)
     where = [f"第{i + 1}行 {txs[i].date} {txs[i].amount:+.2f}" for i in breaks]
     fields = [f"transactions[{i}]" for i in breaks]
-    totals = [f.get(k) for k in ("opening_balance", "total_credits", "total_debits", "closing_balance")]
-    if all(v is not None for v in totals):
-        o, c, d, close = totals
+    o, c, d, close = (f.get(k) for k in ("opening_balance", "total_credits", "total_debits", "closing_balance"))
+    if o is not None and c is not None and d is not None and close is not None:
         if abs(round(o + c - d, 2) - close) > 0.005:
             where.append(f"期初{o:.2f}+收入{c:.2f}-支出{d:.2f}≠期末{close:.2f}")
             fields.extend(["opening_balance", "total_credits", "total_debits", "closing_balance"])
@@ -57,9 +56,24 @@ KIND = DocumentKind(
     name_zh="银行流水",
     name_en="bank statement",
     cues=(
-        ("交易明细", 3), ("流水", 3), ("对账单", 3), ("明细", 1), ("余额", 2), ("交易日期", 2), ("记账日期", 2),
-        ("账号", 1), ("卡号", 1), ("户名", 1), ("借方", 1), ("贷方", 1), ("借/贷", 1), ("摘要", 1), ("交易类型", 1),
-        ("对方户名", 1), ("对手信息", 1), ("币种", 1),
+        ("交易明细", 3),
+        ("流水", 3),
+        ("对账单", 3),
+        ("明细", 1),
+        ("余额", 2),
+        ("交易日期", 2),
+        ("记账日期", 2),
+        ("账号", 1),
+        ("卡号", 1),
+        ("户名", 1),
+        ("借方", 1),
+        ("贷方", 1),
+        ("借/贷", 1),
+        ("摘要", 1),
+        ("交易类型", 1),
+        ("对方户名", 1),
+        ("对手信息", 1),
+        ("币种", 1),
     ),
     fields=FIELDS,
     parse=parse,

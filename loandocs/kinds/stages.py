@@ -32,7 +32,10 @@ def false_cards_stage(work: Work) -> None:
         cards = [p for p in work.parts if p.page == page and p.is_card]
         if any(_card_kind(page_text(group_rows(p.lines))) for p in cards):
             continue
-        region = preprocess.page_region(images[page], page)
+        image = images[page]
+        if image is None:  # a card part was cut from a rendered image, so the page has one
+            continue
+        region = preprocess.page_region(image, page)
         whole = Part(page=page, image=region.image, quality=region.quality)
         read_part(work, whole)
         index = work.parts.index(cards[0])
@@ -114,4 +117,3 @@ def _text_at_edge(part: Part) -> bool:
     h, w = part.image.shape[:2]
     mx, my = 0.004 * w, 0.004 * h
     return any(ln.x0 <= mx or ln.y0 <= my or ln.x1 >= w - 1 - mx or ln.y1 >= h - 1 - my for ln in part.lines if len(ln.text) >= 2)
-

@@ -31,7 +31,6 @@ def options_for(loan_type: str, base: PipelineOptions, checklist: Checklist | No
     return base.model_copy(update={"thresholds": (checklist or load_checklist()).thresholds(loan_type)})
 
 
-
 # ---- the result ---------------------------------------------------------------------------
 
 
@@ -239,7 +238,7 @@ def assess(
     done_weight = sum(it.weight for it in items if it.required and it.ok)
     completeness = round(100 * done_weight / required_weight) if required_weight else 100
     supplement, review = _unique(supplement), _unique(review)
-    status = "needs_supplement" if supplement else "collected"
+    status: Status = "needs_supplement" if supplement else "collected"
     return Assessment(loan_type=loan_type, application_date=application_date, documents=docs, checklist=items,
                       completeness=completeness, status=status, supplement=supplement, review=review)  # fmt: skip
 

@@ -61,8 +61,16 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
         "银行流水截止于{period_end}，请上传截至近30天内的银行流水。",
         "The bank statement ends on {period_end}. Please upload one that ends within the last 30 days.",
     ),
-    "balance_inconsistent": ("review", "流水余额与交易金额不连贯（{where}），请人工核查。", "Running balance does not follow from the amounts ({where}); a reviewer must check."),
-    "income_mismatch": ("review", "收入证明月收入与流水工资差异超过30%，请人工核查。", "Certified monthly income differs from statement salary by more than 30%; a reviewer must check."),
+    "balance_inconsistent": (
+        "review",
+        "流水余额与交易金额不连贯（{where}），请人工核查。",
+        "Running balance does not follow from the amounts ({where}); a reviewer must check.",
+    ),
+    "income_mismatch": (
+        "review",
+        "收入证明月收入与流水工资差异超过30%，请人工核查。",
+        "Certified monthly income differs from statement salary by more than 30%; a reviewer must check.",
+    ),
     "duplicate_document": ("review", "该材料重复上传，请人工核查。", "The same document was uploaded again; a reviewer must check."),
     "low_confidence": (
         "review",
@@ -96,6 +104,7 @@ NAMES_ZH: dict[str, str] = {
     "reviewer_note": "审核员说明",
 }
 
+
 class _Default(dict):
     def __missing__(self, key: str) -> str:
         return "-"
@@ -116,5 +125,19 @@ def make_check(code: str, ok: bool, fields: list[str] | None = None, **params: o
     )
 
 
-QUALITY_ZH = {"blurry": "模糊", "glare": "反光", "too_dark": "过暗", "too_small": "分辨率过低", "card_cut_off": "证件不完整", "fields_unreadable": "关键信息无法识别"}
-QUALITY_EN = {"blurry": "blurry", "glare": "glare", "too_dark": "too dark", "too_small": "too small", "card_cut_off": "card cut off", "fields_unreadable": "key fields unreadable"}
+QUALITY_ZH = {
+    "blurry": "模糊",
+    "glare": "反光",
+    "too_dark": "过暗",
+    "too_small": "分辨率过低",
+    "card_cut_off": "证件不完整",
+    "fields_unreadable": "关键信息无法识别",
+}
+QUALITY_EN = {
+    "blurry": "blurry",
+    "glare": "glare",
+    "too_dark": "too dark",
+    "too_small": "too small",
+    "card_cut_off": "card cut off",
+    "fields_unreadable": "key fields unreadable",
+}

@@ -20,7 +20,12 @@ import numpy as np
 
 from loandocs.samplegen import idcard
 from loandocs.samplegen.financial import (
-    draw_page_image, jpeg_bytes, new_canvas, photo_effect, rasterise, scan_effect,
+    draw_page_image,
+    jpeg_bytes,
+    new_canvas,
+    photo_effect,
+    rasterise,
+    scan_effect,
 )
 from loandocs.samplegen.identity import REFERENCE_DATE, random_identity
 from loandocs.samplegen.income import TEMPLATES, random_certificate, render_certificate

@@ -15,8 +15,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from loandocs.samplegen.financial import (
-    A4, POSITIONS, bold_text, cn_date, draw_seal, money, pick_font, random_employer,
-    random_landline, random_mobile, rmb_upper, seal_image, string_width, wrap_text,
+    A4,
+    POSITIONS,
+    bold_text,
+    cn_date,
+    draw_seal,
+    money,
+    pick_font,
+    random_employer,
+    random_landline,
+    random_mobile,
+    rmb_upper,
+    seal_image,
+    string_width,
+    wrap_text,
 )
 from loandocs.samplegen.identity import REFERENCE_DATE, random_date, random_name
 

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from loandocs.samplegen.financial import (
-    A4, bold_text, draw_seal, money, pick_font, random_employer, seal_image, string_width, wrap_text,
+    A4,
+    bold_text,
+    draw_seal,
+    money,
+    pick_font,
+    random_employer,
+    seal_image,
+    string_width,
+    wrap_text,
 )
 from loandocs.samplegen.identity import REFERENCE_DATE, random_name
 

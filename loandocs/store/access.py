@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from loandocs.errors import LoanDocsError
 from loandocs.store.repository import hash_token
-from loandocs.store.tables import Application, ApiToken, AuditEvent, utcnow
+from loandocs.store.tables import ApiToken, Application, AuditEvent, utcnow
 
 STAFF_ROLES = ("reviewer", "admin")
 ROLES = ("applicant",) + STAFF_ROLES

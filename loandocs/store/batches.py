@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
-from loandocs.store.repository import CST, FINISHED
+from loandocs.models.status import FINISHED
+from loandocs.store.repository import CST
 from loandocs.store.tables import Application, Document, Extraction, StatusHistory, utcnow
 
 _CHUNK = 500  # ids per IN (...) clause; SQLite allows 32766 parameters, PostgreSQL 65535

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from loandocs.errors import LoanDocsError
 from loandocs.models import DocumentResult, ExtractedField
-from loandocs.models.status import DOCUMENT_STATUSES, FINISHED, TRANSITIONS
+from loandocs.models.status import DOCUMENT_STATUSES, TRANSITIONS
 from loandocs.store.tables import (
     Application,
     Consent,

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from loandocs.models import DocumentResult
+from loandocs.models.status import FINISHED
 from loandocs.store import repository as repo
 from loandocs.store.tables import Application, Document, Extraction, FieldCorrection, StatusHistory
 
@@ -111,7 +112,7 @@ def files_of(session: Session, app_ids: list[str]) -> dict[str, list[FileResults
 def finished_parts(files: list[FileResults]) -> tuple[list[DocumentResult], list[str]]:
     """The documents read from the finished files (latest extraction, reviewer corrections on
     top), and the file hash of each, as the assessment takes them for duplicate detection."""
-    done = [f for f in files if f.document.status in repo.FINISHED]
+    done = [f for f in files if f.document.status in FINISHED]
     return [p for f in done for p in f.parts], [f.document.sha256 for f in done for _ in f.parts]
 
 

@@ -34,8 +34,9 @@ from rq import Queue, Worker
 from loandocs.store import batches
 from loandocs.store.repository import CST
 from loandocs.store.tables import utcnow
-from loandocs.workflow import REPROCESS_ACTOR
 from loandocs.worker.queue import QUEUES, REPROCESS_KEY, REPROCESS_QUEUE, enqueue_document
+from loandocs.workflow import REPROCESS_ACTOR
+
 
 def new_run_id(prefix: str = "r") -> str:
     return f"{prefix}{dt.datetime.now(CST):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"

@@ -25,8 +25,8 @@ from typing import Sequence
 from rq import SimpleWorker
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathPenalty
 
-from loandocs.store import repository as repo
 from loandocs.logs import job_id_var, request_id_var
+from loandocs.store import repository as repo
 from loandocs.worker.queue import DEFAULT_QUEUE, JOB_TIMEOUT, QUEUES, enqueue_document, job_ids_of, pending_job
 
 log = logging.getLogger(__name__)

@@ -82,14 +82,14 @@ def reassess(s: Session, app_id: str, *, actor: str = ACTOR, note: str = "", che
 
     supplement = [f.model_dump(mode="json") for f in result.supplement]
     if reopen:
-        if result.status != A.COLLECTED:
+        if result.status != "collected":
             repo.set_supplement_requirements(s, app_id, supplement)
             return None
         repo.change_status(s, app_id, A.ACCEPTED, actor, why("re-assessed after re-processing"))
     elif app.status == A.SUBMITTED:
         repo.change_status(s, app_id, A.ACCEPTED, actor, why("documents received"))
     codes = sorted({f.code for f in result.supplement})
-    if result.status == A.COLLECTED:
+    if result.status == "collected":
         repo.change_status(s, app_id, A.COLLECTED, actor, why(f"completeness {result.completeness}"))
     else:
         repo.change_status(s, app_id, A.NEEDS_SUPPLEMENT, actor, why(",".join(codes) or "incomplete"))
@@ -131,8 +131,16 @@ class Accepted:
     status: str
 
 
-def accept_upload(session: Session, files: DocumentStore, app_id: str, upload: Upload, *, actor: str,
-                  enqueue: Callable[[str], object], audit: Callable[[str], None] = lambda doc_id: None) -> Accepted:
+def accept_upload(
+    session: Session,
+    files: DocumentStore,
+    app_id: str,
+    upload: Upload,
+    *,
+    actor: str,
+    enqueue: Callable[[str], object],
+    audit: Callable[[str], None] = lambda doc_id: None,
+) -> Accepted:
     """Store a checked upload, move a ``needs_supplement`` application back to ``accepted``,
     commit, then enqueue. The database is the source of truth: if the queue is down the
     document stays ``received`` and the sweeper enqueues it later, so the upload still counts."""
@@ -140,8 +148,9 @@ def accept_upload(session: Session, files: DocumentStore, app_id: str, upload: U
     if app.status in CLOSED:
         raise ApplicationClosed(f"application is {app.status}; no more documents are accepted")
     key = files.put(upload.data)
-    doc = repo.add_document(session, app_id, filename=upload.filename, content_type=upload.content_type,
-                            size=len(upload.data), sha256=upload.sha256, storage_key=key)
+    doc = repo.add_document(
+        session, app_id, filename=upload.filename, content_type=upload.content_type, size=len(upload.data), sha256=upload.sha256, storage_key=key
+    )
     audit(doc.id)
     if app.status == A.NEEDS_SUPPLEMENT:
         repo.change_status(session, app_id, A.ACCEPTED, actor=actor, reason="new upload")

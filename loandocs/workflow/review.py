@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from loandocs import kinds
 from loandocs.errors import LoanDocsError
+from loandocs.kinds.values import InvalidCorrection, coerce_field
+from loandocs.models.status import TRANSITIONS, ApplicationStatus
 from loandocs.rules.assessment import Finding
 from loandocs.rules.checklist import load_checklist
-from loandocs import kinds
-from loandocs.kinds.values import FIELD_LABELS, InvalidCorrection, coerce_field
-from loandocs.models.status import DOCUMENT_STATUS_ZH, STATUS_ZH, TRANSITIONS, ApplicationStatus
 
 
 class UnknownSupplementReason(LoanDocsError):
@@ -34,6 +34,7 @@ class NotExtracted(LoanDocsError):
 
 
 # -- actions --------------------------------------------------------------------------------
+
 
 class Action(NamedTuple):
     name: str

@@ -15,18 +15,16 @@ from pydantic import BaseModel, ValidationError
 
 from loandocs import workflow
 from loandocs.api import auth, routes
-from loandocs.workflow import review as rules
 from loandocs.api import schemas as s
 from loandocs.api.auth import OWN_APPLICATION, PUBLIC, Caller, record
 from loandocs.api.deps import SessionDep
-from loandocs.workflow import assessment_of
 from loandocs.api.web.common import check_same_origin, csrf_for, render, secure
 from loandocs.errors import LoanDocsError
 from loandocs.rules.assessment import load_checklist
 from loandocs.store import access
 from loandocs.store import repository as repo
 from loandocs.store import review as store
-from loandocs.workflow import PENDING
+from loandocs.workflow import PENDING, assessment_of
 
 router = APIRouter(include_in_schema=False)
 json_router = APIRouter(prefix="/v1", tags=["applicant"])
@@ -92,10 +90,10 @@ def progress(session, app_id: str) -> ProgressOut:
         checklist.append(ProgressItemOut(material=material, name_zh=name, doc_type=doc_type, required=required,
                                          state=state, state_zh=STATE_ZH[state]))
     documents = [ProgressDocumentOut(id=f.document.id, filename=f.document.filename, status=f.document.status,
-                                     status_zh=rules.DOCUMENT_STATUS_ZH.get(f.document.status, f.document.status),
+                                     status_zh=workflow.DOCUMENT_STATUS_ZH.get(f.document.status, f.document.status),
                                      doc_type=f.document.doc_type, error_code=f.document.error_code) for f in files]
     return ProgressOut(application_no=app.application_no, status=app.status,
-                       status_zh=rules.STATUS_ZH.get(app.status, app.status),
+                       status_zh=workflow.STATUS_ZH.get(app.status, app.status),
                        completeness=a.completeness if a else 0, pending=pending, checklist=checklist,
                        documents=documents, supplement=reqs)
 

@@ -17,15 +17,17 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi import Request
-from markupsafe import Markup
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from loandocs import __version__
 from loandocs.api import auth
 from loandocs.api.errors import error_response
-from loandocs.workflow.review import DOC_TYPE_ZH, DOCUMENT_STATUS_ZH, FIELD_LABELS, STATUS_ZH
+from loandocs.kinds.values import FIELD_LABELS
 from loandocs.rules.catalog import NAMES_ZH
 from loandocs.store.repository import CST
+from loandocs.workflow import DOCUMENT_STATUS_ZH, STATUS_ZH
+from loandocs.workflow.review import DOC_TYPE_ZH
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"

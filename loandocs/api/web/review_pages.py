@@ -15,18 +15,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from loandocs import workflow
 from loandocs.api import auth, routes
-from loandocs.workflow import review as rules
 from loandocs.api.auth import PUBLIC, STAFF, Caller
 from loandocs.api.deps import SessionDep
 from loandocs.api.review_routes import build_queue
 from loandocs.api.web.common import check_same_origin, csrf_for, local_path, render, secure
 from loandocs.api.web.review_view import build_file, income
+from loandocs.masking import mask_field
 from loandocs.rules.assessment import load_checklist
 from loandocs.rules.catalog import CATALOG
-from loandocs.masking import mask_field
 from loandocs.store import access
 from loandocs.store import repository as repo
 from loandocs.store import review as store
+from loandocs.workflow import review as rules
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50

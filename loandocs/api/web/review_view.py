@@ -8,11 +8,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from loandocs.api import schemas as s
 from loandocs import kinds
-from loandocs.workflow.review import DOC_TYPE_ZH, FIELD_LABELS, FIELDS_BY_TYPE
+from loandocs.api import schemas as s
+from loandocs.kinds.values import FIELD_LABELS
 from loandocs.models import Check, DocumentResult, ExtractedField
 from loandocs.store import repository as repo
+from loandocs.workflow.review import DOC_TYPE_ZH, FIELDS_BY_TYPE
 
 _ROW = re.compile(r"transactions\[(\d+)\]")
 
