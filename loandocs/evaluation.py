@@ -13,8 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loandocs.reader import Pipeline
 from loandocs.models import DocumentResult
+from loandocs.reader import Pipeline
 
 
 @dataclass
