@@ -13,6 +13,7 @@ from rq import Queue
 
 from loandocs.api import create_app
 from loandocs.config import Settings
+from loandocs.extractor.options import Limits
 from loandocs.services import Services
 from loandocs.worker.queue import DEFAULT_QUEUE
 
@@ -129,7 +130,7 @@ def test_upload_without_redis_stays_received(tmp_path, database_url, redis):
 
 
 def test_upload_too_large(tmp_path, database_url, redis):
-    services, client = _client(tmp_path, database_url, max_file_bytes=1000)
+    services, client = _client(tmp_path, database_url, limits=Limits(max_file_bytes=1000))
     with client:
         app = _create(client)
         r = client.post(f"/v1/applications/{app['id']}/documents", files={"file": ("a.pdf", PDF.read_bytes())})
@@ -141,7 +142,7 @@ def test_upload_too_large(tmp_path, database_url, redis):
 def test_upload_limit_is_enforced_while_streaming(tmp_path, database_url, redis):
     """A body over the limit is refused by its Content-Length before it is read, and a
     chunked body without one is cut off as soon as the count passes the limit."""
-    services, client = _client(tmp_path, database_url, max_file_bytes=1000)
+    services, client = _client(tmp_path, database_url, limits=Limits(max_file_bytes=1000))
     with client:
         app = _create(client)
         url = f"/v1/applications/{app['id']}/documents"

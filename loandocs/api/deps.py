@@ -35,7 +35,3 @@ def get_session(services: Annotated[Services, Depends(get_app_services)]) -> Ite
 
 ServicesDep = Annotated[Services, Depends(get_app_services)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-
-# Auth goes here (security issue): a ``CallerDep`` resolving the bearer token / applicant
-# token to a role, added to the routes' signatures, with applicant routes limited to their own
-# application via ``repository.verify_applicant_token``.

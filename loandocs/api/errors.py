@@ -31,16 +31,6 @@ class ApiError(LoanDocsError):
     http_status = 400
 
 
-class ConsentMissing(ApiError):
-    code = "consent_required"
-    http_status = 422
-
-
-class UnknownLoanType(ApiError):
-    code = "unknown_loan_type"
-    http_status = 422
-
-
 class UnsupportedMediaType(ApiError):
     code = "unsupported_type"
     http_status = 415

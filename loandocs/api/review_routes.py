@@ -18,11 +18,11 @@ from loandocs.masking import mask_field, mask_id_number
 from loandocs.rules.assessment import Assessment
 from loandocs.store import repository as repo
 from loandocs.store import review as store
+from loandocs.workflow import decisions
 from loandocs.workflow import review as rules
 
 router = APIRouter(prefix="/v1", tags=["review"])
 
-CLOSED = workflow.CLOSED
 SCAN_CHUNK = 500  # applications assessed at a time when a flag filter needs all of them
 AUTH = {401: {"description": "auth_required, invalid_token"}, 403: {"description": "forbidden, csrf_failed"}}
 NOT_FOUND = {404: {"description": "not_found"}}
@@ -127,7 +127,7 @@ def _state(app: repo.ApplicationRecord) -> rs.ReviewStateOut:
 @router.post("/applications/{app_id}/claim", response_model=rs.ReviewStateOut, responses=MOVE)
 def claim(app_id: str, session: SessionDep, caller: Annotated[Caller, Depends(REVIEWER)],
           body: rs.ClaimIn | None = None) -> rs.ReviewStateOut:
-    app = repo.change_status(session, app_id, "under_review", actor=caller.name, reason=(body.note if body else "") or "claimed")
+    app = decisions.claim(session, app_id, actor=caller.name, note=(body.note if body else "") or "")
     record(session, caller, "claim", "application", app_id, app_id)
     return _state(app)
 
@@ -135,8 +135,7 @@ def claim(app_id: str, session: SessionDep, caller: Annotated[Caller, Depends(RE
 @router.post("/applications/{app_id}/decision", response_model=rs.ReviewStateOut, responses=MOVE)
 def decide(app_id: str, body: rs.DecisionIn, session: SessionDep,
            caller: Annotated[Caller, Depends(REVIEWER)]) -> rs.ReviewStateOut:
-    to = "approved" if body.decision == "approve" else "rejected"
-    app = store.decide(session, app_id, to, actor=caller.name, opinion=body.opinion)
+    app = decisions.decide(session, app_id, body.decision, actor=caller.name, opinion=body.opinion)
     record(session, caller, body.decision, "application", app_id, app_id)
     return _state(app)
 
@@ -145,20 +144,8 @@ def decide(app_id: str, body: rs.DecisionIn, session: SessionDep,
              responses={**MOVE, 422: {"description": "invalid_request, unknown_supplement_reason"}})
 def request_supplement(app_id: str, body: rs.SupplementIn, session: SessionDep,
                        caller: Annotated[Caller, Depends(REVIEWER)]) -> rs.ReviewStateOut:
-    app = repo.get_application(session, app_id)
-    a = assess_application(session, app)
-    offered = {(f.code, f.doc_type): f
-               for f in rules.supplement_reasons(app.loan_type, a.supplement if a else [], a.review if a else [])}
-    chosen = []
-    for r in body.reasons:
-        if (r.code, r.doc_type) not in offered:
-            raise rules.UnknownSupplementReason(f"{r.code}/{r.doc_type} is not a reason offered for this application")
-        chosen.append(offered[(r.code, r.doc_type)])
-    if body.note:
-        chosen.append(rules.note_finding(body.note))
-    items = [{**f.model_dump(mode="json"), "source": "reviewer"} for f in chosen]
-    codes = ",".join(f.code for f in chosen)
-    app = store.request_supplement(session, app_id, items, actor=caller.name, reason=codes)
+    app, chosen = decisions.request_supplement(session, app_id, [(r.code, r.doc_type) for r in body.reasons],
+                                               note=body.note, actor=caller.name)
     record(session, caller, "request_supplement", "application", app_id, app_id, codes=[f.code for f in chosen])
     return _state(app)
 
@@ -167,10 +154,7 @@ def request_supplement(app_id: str, body: rs.SupplementIn, session: SessionDep,
              responses={**MOVE, 422: {"description": "invalid_request, disbursement_exceeds_amount"}})
 def disburse(app_id: str, body: rs.DisbursementIn, session: SessionDep,
              caller: Annotated[Caller, Depends(REVIEWER)]) -> rs.ReviewStateOut:
-    app = repo.get_application(session, app_id)
-    if body.amount > app.amount:
-        raise rules.DisbursementTooLarge(f"{body.amount} is more than the {app.amount} applied for")
-    app = store.disburse(session, app_id, actor=caller.name, date=body.date, amount=body.amount)
+    app = decisions.disburse(session, app_id, actor=caller.name, date=body.date, amount=body.amount)
     record(session, caller, "disburse", "application", app_id, app_id)
     return _state(app)
 
@@ -209,24 +193,10 @@ def list_corrections(doc_id: str, session: SessionDep, caller: Annotated[Caller,
                         422: {"description": "invalid_request, invalid_correction"}})
 def correct_field(doc_id: str, body: rs.CorrectionIn, session: SessionDep,
                   caller: Annotated[Caller, Depends(REVIEWER)]) -> rs.CorrectionResultOut:
-    doc = repo.get_document(session, doc_id)
-    app = repo.get_application(session, doc.application_id)
-    if app.status in CLOSED:
-        raise workflow.ApplicationClosed(f"application is {app.status}; its documents can no longer be corrected")
-    ext = repo.latest_extraction(session, doc_id)
-    if ext is None or not ext.result or doc.status != "extracted":
-        raise rules.NotExtracted(f"document {doc_id} has no extracted fields to correct")
-    index = rules.pick_part(ext.result, body.field, part=body.part, doc_type=body.doc_type)
-    value = rules.coerce(body.field, body.value, ext.result[index].get("doc_type"))
-    # A single-document file's correction follows the file even if re-processing reads it as
-    # another type; in a mixed file it must name its document.
-    doc_type = ext.result[index].get("doc_type") if len(ext.result) > 1 else None
-    correction = repo.add_correction(session, doc_id, body.field, value, corrected_by=caller.name,
-                                     reason=body.reason, doc_type=doc_type)
-    record(session, caller, "correct", "field", doc_id, app.id, field=body.field, part=index)
-    workflow.reassess_after_correction(session, caller.name, app)
-    app = repo.get_application(session, app.id)
-    a = assess_application(session, app)
-    return rs.CorrectionResultOut(correction=_correction_out(correction, caller), status=app.status,
+    done = decisions.correct_field(session, doc_id, body.field, body.value, part=body.part, doc_type=body.doc_type,
+                                   reason=body.reason, actor=caller.name)
+    record(session, caller, "correct", "field", doc_id, done.application.id, field=body.field, part=done.part)
+    a = done.assessment
+    return rs.CorrectionResultOut(correction=_correction_out(done.correction, caller), status=done.application.status,
                                   completeness=a.completeness if a else None,
                                   supplement=a.supplement if a else [], review=a.review if a else [])

@@ -13,13 +13,13 @@ from loandocs import workflow
 from loandocs.api import schemas as s
 from loandocs.api.auth import OWN_APPLICATION, OWN_DOCUMENT, PUBLIC, STAFF, Caller, record
 from loandocs.api.deps import ServicesDep, SessionDep
-from loandocs.api.errors import ConsentMissing, UnknownLoanType, UnsupportedMediaType
+from loandocs.api.errors import UnsupportedMediaType
 from loandocs.api.filenames import MIME_TYPES, safe_filename
 from loandocs.api.privacy import visible
-from loandocs.errors import ConfigError, FileTooLarge, InputError
+from loandocs.errors import FileTooLarge, InputError
 from loandocs.extractor.loading import check_file
 from loandocs.models import DocumentResult
-from loandocs.rules.assessment import assess, load_checklist
+from loandocs.rules.assessment import assess
 from loandocs.store import repository as repo
 from loandocs.store import review
 from loandocs.worker.queue import enqueue_document
@@ -37,24 +37,20 @@ AUTH = {401: {"description": "auth_required, invalid_token"}, 403: {"description
              responses={422: {"description": "invalid_request, consent_required, unknown_loan_type"}},
              dependencies=[Depends(PUBLIC)])
 def create_application(body: s.ApplicationIn, request: Request, session: SessionDep) -> s.ApplicationCreatedOut:
-    if not body.consent.agreed:
-        raise ConsentMissing("consent.agreed must be true")
-    try:
-        load_checklist().loan_type(body.loan_type)
-    except ConfigError as exc:
-        raise UnknownLoanType(exc.message) from None
-    token, token_hash = repo.new_applicant_token()
-    app = repo.create_application(
-        session, applicant_name=body.applicant_name, loan_type=body.loan_type, amount=body.amount,
-        term_months=body.term_months, purpose=body.purpose, application_date=body.application_date,
-        applicant_token_hash=token_hash,
-    )
     ip = request.client.host if request.client else None
-    repo.record_consent(session, app.id, text_version=body.consent.version, channel=body.consent.channel, ip=ip)
+    app, token = workflow.create_application(session, new_application(body), ip=ip)
     record(session, Caller(role="applicant", name=f"applicant:{app.id}", ip=ip), "create", "application",
            app.id, app.id, consent_version=body.consent.version)
     return s.ApplicationCreatedOut(id=app.id, application_no=app.application_no, status=app.status,
                                    applicant_token=token)
+
+
+def new_application(body: s.ApplicationIn) -> workflow.NewApplication:
+    return workflow.NewApplication(
+        applicant_name=body.applicant_name, loan_type=body.loan_type, amount=body.amount, term_months=body.term_months,
+        purpose=body.purpose, application_date=body.application_date, consent_agreed=body.consent.agreed,
+        consent_version=body.consent.version, consent_channel=body.consent.channel,
+    )
 
 
 def _read_bounded(upload: UploadFile, limit: int) -> tuple[bytes, str]:
@@ -167,9 +163,7 @@ def list_applications(
 @router.get("/status/{application_no}", response_model=s.StatusOut, responses=NOT_FOUND,
             dependencies=[Depends(PUBLIC)])
 def status_lookup(application_no: str, session: SessionDep) -> s.StatusOut:
-    app = repo.get_application_by_no(session, application_no)
-    # The supplement list stored with the application when it was moved to needs_supplement.
-    supplement = app.supplement_requirements if isinstance(app.supplement_requirements, list) else []
+    app, supplement = workflow.status_of(session, application_no)
     return s.StatusOut(application_no=app.application_no, status=app.status, supplement=supplement)
 
 

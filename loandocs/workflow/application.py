@@ -4,17 +4,19 @@ is built from. Statuses move only here (and through the repository's transition 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
 from loandocs.config import get_settings
-from loandocs.errors import LoanDocsError
+from loandocs.errors import ConfigError, LoanDocsError
 from loandocs.models.status import CLOSED, PENDING, ApplicationStatus, DocumentStatus
 from loandocs.rules.assessment import Assessment, assess
-from loandocs.rules.checklist import Checklist
+from loandocs.rules.checklist import Checklist, load_checklist
 from loandocs.store import DocumentStore
 from loandocs.store import repository as repo
 from loandocs.store import review as store
@@ -29,6 +31,61 @@ REPROCESS_ACTOR = "reprocess"  # status changes caused by ``loandocs reprocess``
 class ApplicationClosed(LoanDocsError):
     code = "application_closed"
     http_status = 409
+
+
+class ConsentMissing(LoanDocsError):
+    code = "consent_required"
+    http_status = 422
+
+
+class UnknownLoanType(LoanDocsError):
+    code = "unknown_loan_type"
+    http_status = 422
+
+
+@dataclass(frozen=True)
+class NewApplication:
+    applicant_name: str
+    loan_type: str
+    amount: Decimal
+    term_months: int
+    purpose: str
+    application_date: dt.date | None
+    consent_agreed: bool
+    consent_version: str
+    consent_channel: str
+
+
+def create_application(session: Session, new: NewApplication, *, ip: str | None) -> tuple[repo.ApplicationRecord, str]:
+    """A new application with its consent recorded (DESIGN: before any upload is accepted).
+    Returns it and the applicant's token, which is stored only as a hash."""
+    if not new.consent_agreed:
+        raise ConsentMissing("consent.agreed must be true")
+    try:
+        load_checklist().loan_type(new.loan_type)
+    except ConfigError as exc:
+        raise UnknownLoanType(exc.message) from None
+    token, token_hash = repo.new_applicant_token()
+    app = repo.create_application(
+        session,
+        applicant_name=new.applicant_name,
+        loan_type=new.loan_type,
+        amount=new.amount,
+        term_months=new.term_months,
+        purpose=new.purpose,
+        application_date=new.application_date,
+        applicant_token_hash=token_hash,
+    )
+    repo.record_consent(session, app.id, text_version=new.consent_version, channel=new.consent_channel, ip=ip)
+    return app, token
+
+
+def status_of(session: Session, application_no: str) -> tuple[repo.ApplicationRecord, list[dict[str, object]]]:
+    """The applicant's lookup by number: the application and what it must supplement (the list
+    stored when it was moved to needs_supplement)."""
+    app = repo.get_application_by_no(session, application_no)
+    supplement = app.supplement_requirements if isinstance(app.supplement_requirements, list) else []
+    return app, supplement
 
 
 def policy(checklist: Checklist | None = None) -> Checklist:

@@ -141,12 +141,16 @@ def apply_create(
     except ValidationError as exc:
         wrong = sorted({FIELD_ZH.get(str(e["loc"][0]), str(e["loc"][0])) for e in exc.errors() if e["loc"]})
         return _form_page(422, [f"请检查：{'、'.join(wrong)}。"], values)
+    ip = request.client.host if request.client else None
     try:
-        created = routes.create_application(body, request, session)
+        app, token = workflow.create_application(session, routes.new_application(body), ip=ip)
     except LoanDocsError as exc:
         return _form_page(exc.http_status if exc.http_status < 500 else 422, [exc.message], values)
+    record(session, Caller(role="applicant", name=f"applicant:{app.id}", ip=ip), "create", "application",
+           app.id, app.id, consent_version=body.consent.version)
+    created = s.ApplicationCreatedOut(id=app.id, application_no=app.application_no, status=app.status, applicant_token=token)
     response = render("apply_created.html", csrf="", created=created)
-    auth.set_session_cookie(response, created.applicant_token, secure=secure(request))
+    auth.set_session_cookie(response, token, secure=secure(request))
     return response
 
 
@@ -176,7 +180,8 @@ def apply_status(session: SessionDep, application_no: str = "") -> HTMLResponse:
     found, missing = None, False
     if application_no:
         try:
-            found = routes.status_lookup(application_no, session)
+            app, supplement = workflow.status_of(session, application_no)
+            found = s.StatusOut(application_no=app.application_no, status=app.status, supplement=supplement)
         except repo.NotFound:
             missing = True
     return render("apply_status.html", 404 if missing else 200, csrf="", application_no=application_no,
