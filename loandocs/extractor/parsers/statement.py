@@ -108,11 +108,14 @@ def _text(cells: dict[str, Cell], *keys: str) -> str | None:
 
 
 def transactions_from(table: Table) -> tuple[list[Transaction], Decimal | None]:
-    """Transactions in table order, and an opening balance row if the table has one."""
+    """Transactions in table order, and an opening balance row if the table has one. Rows whose
+    direction marker was not read get the sign their balance change shows."""
     out: list[Transaction] = []
     opening: Decimal | None = None
+    unsigned: set[int] = set()
+    header = _typed_header(table)
     for row in table.rows:
-        cells = {key: cell for key, cell in zip(table.header, row)}
+        cells = {key: cell for key, cell in zip(header, row)}
         text = "".join(c.text for c in row)
         date = parse_date(_text(cells, "date", "time") or "")
         amount = _row_amount(cells)
@@ -123,6 +126,11 @@ def transactions_from(table: Table) -> tuple[list[Transaction], Decimal | None]:
         if date is None or amount is None:
             continue
         bbox, conf = _cell_span(row)
+        if "dc" in cells and not cells["dc"].text.strip() and "amount" in cells:
+            # the 借/贷 marker was not read (a lone "-" or "+" is easily lost on a scan): the
+            # sign then comes from the running balance (below), at a confidence that says so
+            conf = min(conf, _UNSIGNED)
+            unsigned.add(len(out))
         out.append(
             Transaction(
                 date=date.isoformat(),
@@ -135,7 +143,29 @@ def transactions_from(table: Table) -> tuple[list[Transaction], Decimal | None]:
                 confidence=round(conf, 4),
             )
         )
+    _sign_from_balance(out, unsigned, opening)
     return out, opening
+
+
+_DC_MARKS = set("借贷收支+-DC") | {"DR", "CR", "收入", "支出"}
+
+
+def _typed_header(table: Table) -> list[str]:
+    """The header, with an unnamed column (a misread label such as "+1-" for "+/-") named
+    ``dc`` when its cells hold only direction markers: the label names a column, the data
+    tell what it is when the label cannot."""
+    header = list(table.header)
+    if "dc" in header or "amount" not in header:
+        return header
+    for i, key in enumerate(header):
+        if key in HEADER_CUES:
+            continue
+        texts = [r[i].text.strip().upper() for r in table.rows]
+        filled = [t for t in texts if t]
+        if filled and len(filled) >= 0.3 * len(texts) and all(_DC.get(t, t) in _DC_MARKS for t in filled):
+            header[i] = "dc"
+            break
+    return header
 
 
 def balance_breaks(opening: float | None, txs: list[Transaction]) -> list[int]:
@@ -271,6 +301,20 @@ def parse_statement(pages: list[tuple[int, list[Row], list[OcrLine]]], source: s
     if extras["monthly_salary"] is not None:
         fields["monthly_salary_estimate"] = ExtractedField(value=extras["monthly_salary"], confidence=0.9, page=first_page, source="derived")
     return fields, txs, extras
+
+
+_UNSIGNED = 0.79  # just under the default review threshold: a sign inferred, not read
+
+
+def _sign_from_balance(txs: list[Transaction], unsigned: set[int], opening: Decimal | None) -> None:
+    """Rows whose direction marker was not read: a debit when the balance fell by the amount
+    (otherwise left as read; the row then breaks the balance and is named)."""
+    prev = to_float(opening) if opening is not None else None
+    for i, t in enumerate(txs):
+        if i in unsigned and prev is not None and t.amount is not None and t.balance is not None:
+            if abs(round(prev - abs(t.amount), 2) - t.balance) <= 0.005:
+                t.amount = -abs(t.amount)
+        prev = t.balance
 
 
 def _currency_column(fields: dict[str, ExtractedField], table: Table, source: str) -> None:
