@@ -58,6 +58,24 @@ class Settings(BaseSettings):
 
     retention_rejected_days: int = Field(default=180, ge=1, description="`loandocs erase --expired` erases rejected applications older than this.")
 
+    # Document store (store/objects.py): unset = <data_dir>/documents; s3://bucket/prefix = object
+    # storage, which lets API and workers run on hosts with no shared disk.
+    storage_url: str | None = Field(default=None, description="s3://bucket/prefix, or file:///path; default <data_dir>/documents.")
+    s3_endpoint_url: str | None = Field(default=None, description="S3 endpoint (MinIO, SeaweedFS, ...); AWS when unset.")
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_connect_timeout_s: float = Field(default=5.0, gt=0)
+    s3_read_timeout_s: float = Field(default=30.0, gt=0)
+    s3_max_attempts: int = Field(default=3, ge=1, description="botocore tries per call, the first one included.")
+
+    # Webhooks (store/webhooks.py, worker/webhooks.py): each delivery is tried up to
+    # webhook_max_attempts times, waiting backoff * 2**(n-1) (at most webhook_backoff_max_s) between.
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="HTTP timeout of one delivery attempt.")
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_s: float = Field(default=30.0, gt=0)
+    webhook_backoff_max_s: float = Field(default=6 * 3600.0, gt=0)
+
     def encryption_key_file_or_default(self) -> Path:
         return self.encryption_key_file or self.data_dir / "keys" / "loandocs.keys"
 

@@ -27,6 +27,7 @@ from loandocs.config import Settings, get_settings
 from loandocs.errors import ConfigError
 from loandocs.rules.checklist import Checklist
 from loandocs.store import DocumentStore, crypto, default_url, make_engine, migrate, session_factory
+from loandocs.store.objects import backend_for
 from loandocs.store.rekey import check_known_keys
 
 
@@ -120,7 +121,8 @@ class Services:
 
     @cached_property
     def files(self) -> DocumentStore:
-        return DocumentStore(self.settings.data_dir, cipher=self.keyring)
+        # The local folder under the data dir, or the object storage LOANDOCS_STORAGE_URL names.
+        return DocumentStore(cipher=self.keyring, backend=backend_for(self.settings))
 
     @cached_property
     def redis(self) -> Redis:

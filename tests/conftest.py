@@ -8,6 +8,8 @@ import pytest
 
 from loandocs.reader import Pipeline, PipelineOptions, get_engine
 
+from .s3server import s3_server  # noqa: F401 - the session's S3 server for the distributed tests
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "idcards"
 # The sample set's ground truth is judged as of this day (validity, age).
