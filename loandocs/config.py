@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     statement_min_days: int | None = None
     statement_max_age_days: int | None = None
     income_mismatch_ratio: float | None = None
+    credit_max_overdue_months_24m: int | None = None
+    credit_max_hard_inquiries_6m: int | None = None
+    credit_report_max_age_days: int | None = None
 
     # serve and worker logs: one JSON object per line (json) or a line of text (text).
     log_format: Literal["json", "text"] = "json"

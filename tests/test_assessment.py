@@ -64,8 +64,11 @@ def test_complete_consistent_set_is_collected():
     assert a.status == "collected"
     assert a.completeness == 100
     assert a.supplement == [] and a.review == []
-    assert [it.present and it.ok for it in a.checklist] == [True] * 4
-    assert [it.document_indexes for it in a.checklist] == [[0], [1], [2], [3]]
+    # The four required materials, then the credit report a consumer loan accepts but does
+    # not ask for (issue 14): absent, and no reason to supplement.
+    assert [it.present and it.ok for it in a.checklist] == [True] * 4 + [False]
+    assert [it.document_indexes for it in a.checklist] == [[0], [1], [2], [3], []]
+    assert [it.required for it in a.checklist] == [True] * 4 + [False]
 
 
 def test_missing_statement():
@@ -207,11 +210,22 @@ def test_unknown_loan_type():
     assert exc.value.code == "unknown_loan_type"
 
 
-def test_checklist_lists_the_four_materials_for_every_loan_type():
+# The checklist of issue 14: every loan type requires the four materials; the credit report is
+# accepted for a consumer loan and required for the other two, which each add their own.
+REQUIRED = {
+    "personal_consumer": MATERIALS,
+    "mortgage": MATERIALS | {"credit_report", "property_certificate"},
+    "business": MATERIALS | {"credit_report", "business_licence"},
+}
+
+
+def test_checklist_lists_the_materials_of_every_loan_type():
     cl = load_checklist()
     assert set(cl.loan_types) == {"personal_consumer", "mortgage", "business"}
     for key, lt in cl.loan_types.items():
-        assert {cl.materials[r.material].doc_type for r in lt.materials} == MATERIALS, key
+        assert {cl.materials[r.material].doc_type for r in lt.materials if r.required} == REQUIRED[key], key
+        accepted = {cl.materials[r.material].doc_type for r in lt.materials}
+        assert accepted == REQUIRED[key] | {"credit_report"}, key
         t = cl.thresholds(key)
         assert t.income_mismatch_ratio == pytest.approx(0.30)
         assert t.min_age == 18 and t.max_age == 65
@@ -249,7 +263,9 @@ def test_check_command_end_to_end(tmp_path):
     out = json.loads(run.stdout)
     assert set(out) == {"documents", "checklist", "completeness", "status", "supplement", "review"}
     assert out["status"] in ("collected", "needs_supplement")
-    assert len(out["checklist"]) == 4 and all(it["present"] for it in out["checklist"])
+    required = [it for it in out["checklist"] if it["required"]]
+    assert len(required) == 4 and all(it["present"] for it in required)
+    assert [it["doc_type"] for it in out["checklist"] if not it["required"]] == ["credit_report"]
     assert {d["doc_type"] for d in out["documents"]} == MATERIALS
     # The samples are of three different synthetic people: the names disagree.
     assert "name_mismatch" in [f["code"] for f in out["supplement"]]

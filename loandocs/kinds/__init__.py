@@ -10,11 +10,27 @@ import re
 from collections.abc import Iterable
 from enum import StrEnum
 
-from loandocs.kinds import bank_statement, id_card_back, id_card_front, income_certificate
+from loandocs.kinds import (
+    bank_statement,
+    business_licence,
+    credit_report,
+    id_card_back,
+    id_card_front,
+    income_certificate,
+    property_certificate,
+)
 from loandocs.kinds.base import CheckContext, DocumentKind, FieldSpec, FieldType, PagePart, Parsed, ParseInput
 from loandocs.models import DocumentResult
 
-KINDS: tuple[DocumentKind, ...] = (id_card_front.KIND, id_card_back.KIND, income_certificate.KIND, bank_statement.KIND)
+KINDS: tuple[DocumentKind, ...] = (
+    id_card_front.KIND,
+    id_card_back.KIND,
+    income_certificate.KIND,
+    bank_statement.KIND,
+    credit_report.KIND,
+    business_licence.KIND,
+    property_certificate.KIND,
+)
 UNKNOWN = "unknown"  # a document that is none of the kinds (flagged wrong_document_type)
 UNKNOWN_NAME_ZH = "无法识别的文件"
 

@@ -34,6 +34,8 @@ class FieldType(StrEnum):
     CURRENCY = "currency"  # ISO 4217 code
     ENUM = "enum"  # one of ``FieldSpec.choices``
     BOOLEAN = "boolean"
+    COUNT = "count"  # a whole number >= 0 (accounts, months, inquiries)
+    NUMBER = "number"  # a plain decimal number (a ratio, an area in m²)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class ParseInput:
 class Parsed:
     fields: dict[str, ExtractedField]
     transactions: list[Transaction] | None = None
+    tables: dict[str, list[dict[str, Any]]] | None = None  # DocumentResult.tables
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,13 @@ class DocumentKind:
     # Income: the kind states it (a certificate) or shows it being paid (a statement).
     stated_income_field: str | None = None
     paid_income_field: str | None = None
+    # Organisations: the employer a kind names (a certificate's issuer) and the company a kind
+    # is about (a licence); where both are read they should be the same (review if not).
+    employer_field: str | None = None
+    company_field: str | None = None
+    # Holders: a field listing the people the document belongs to (a property's 权利人, "、"
+    # between names); the applicant should be among them (review if not).
+    holders_field: str | None = None
     is_card: bool = False  # an ID card side: found as a card-shaped region on a page
     multi_page: bool = False  # consecutive pages (and table-only pages after it) form one document
 

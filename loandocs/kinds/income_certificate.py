@@ -65,4 +65,5 @@ KIND = DocumentKind(
     id_field="id_number",
     identity_rank=1,
     stated_income_field="monthly_income",
+    employer_field="employer",
 )

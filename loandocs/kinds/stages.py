@@ -96,6 +96,7 @@ def parse_stage(work: Work) -> None:
         if kind is not None:
             parsed = kind.parse(ParseInput(parts=[_page_part(work, p) for p in parts], ocr=work.ocr))
             result.fields, result.transactions = parsed.fields, parsed.transactions
+            result.tables = parsed.tables
             if first.text_layer:
                 pixels = {f.name for f in kind.fields if f.from_pixels}
                 for name, f in result.fields.items():

@@ -67,6 +67,18 @@ def coerce(spec: FieldSpec, value: Any) -> Any:
             raise _bad(field, "amount out of range")
         # Half-up to the fen, as amounts are written by hand (round() would go half-even).
         return float(number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    if kind in (FieldType.COUNT, FieldType.NUMBER):
+        try:
+            number = Decimal(str(value).replace(",", "").replace("，", ""))
+        except InvalidOperation:
+            raise _bad(field, "expected a number") from None
+        if not number.is_finite() or number < 0 or number >= Decimal(10) ** 12:
+            raise _bad(field, "number out of range")
+        if kind is FieldType.COUNT:
+            if number != number.to_integral_value():
+                raise _bad(field, "expected a whole number")
+            return int(number)
+        return float(number)
     text = str(value)
     if kind is FieldType.DATE:
         return _date(field, text)

@@ -64,6 +64,9 @@ class DocumentResult(BaseModel):
     pages: list[int] = Field(default_factory=list)  # 1-based page numbers of the file
     fields: dict[str, ExtractedField] = Field(default_factory=dict)
     transactions: list[Transaction] | None = None
+    # Lists a kind reads besides transactions, by name (a credit report's ``accounts`` and
+    # ``queries``): plain JSON rows whose keys the kind documents (DESIGN, field schema).
+    tables: dict[str, list[dict[str, Any]]] | None = None
     checks: list[Check] = Field(default_factory=list)
     quality: list[PageQuality] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)

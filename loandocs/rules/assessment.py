@@ -120,6 +120,50 @@ def _income(docs: list[DocumentResult], live: list[int], ratio: float) -> list[t
     return out
 
 
+def _organisations(docs: list[DocumentResult], live: list[int]) -> list[tuple[int, Check]]:
+    """The company a document is about (a licence) against the employer another names (an
+    income certificate), where both were read: a borrower's own business should be the
+    employer the certificate names."""
+    employers: list[str] = []
+    companies: list[tuple[int, str, str]] = []
+    for i in live:
+        kind = kinds.get(docs[i].doc_type)
+        if kind is None:
+            continue
+        if kind.employer_field and (v := _value(docs[i], kind.employer_field)) is not None:
+            employers.append(_norm_org(v))
+        if kind.company_field and (v := _value(docs[i], kind.company_field)) is not None:
+            companies.append((i, kind.company_field, _norm_org(v)))
+    if not employers:
+        return []
+    return [(i, make_check("employer_mismatch", False, [name])) for i, name, c in companies if c not in employers]
+
+
+def _norm_org(v: Any) -> str:
+    return re.sub(r"\s+", "", str(v)).replace("（", "(").replace("）", ")")
+
+
+_HOLDER_SPLIT = re.compile(r"[、,，;；/\s]+")
+
+
+def _holders(docs: list[DocumentResult], live: list[int]) -> list[tuple[int, Check]]:
+    """The applicant (the name the identity authority gives) among a document's holders (a
+    property's 权利人)."""
+    named = [i for i in live if docs[i].doc_type in NAME_FIELDS and _value(docs[i], NAME_FIELDS[docs[i].doc_type]) is not None]
+    if not named:
+        return []
+    ref = min(named, key=lambda i: (_rank(docs[i]), i))
+    applicant = _norm_name(_value(docs[ref], NAME_FIELDS[docs[ref].doc_type]))
+    out = []
+    for i in live:
+        kind = kinds.get(docs[i].doc_type)
+        if kind is None or not kind.holders_field or (v := _value(docs[i], kind.holders_field)) is None:
+            continue
+        if applicant not in {_norm_name(n) for n in _HOLDER_SPLIT.split(str(v)) if n}:
+            out.append((i, make_check("holder_mismatch", False, [kind.holders_field])))
+    return out
+
+
 def _duplicates(docs: list[DocumentResult], live: list[int], file_hashes: list[str] | None) -> list[tuple[int, Check]]:
     seen: set[tuple[Any, ...]] = set()
     out = []
@@ -148,6 +192,9 @@ def _reword(check: Check, t: Thresholds) -> tuple[str, str]:
     elif check.code == "statement_stale":
         n = t.statement_max_age_days
         zh, en = zh.replace("近30天", f"近{n}天"), en.replace("the last 30 days", f"the last {n} days")
+    elif check.code == "credit_overdue" and t.credit_max_overdue_months_24m:
+        n = t.credit_max_overdue_months_24m
+        zh, en = zh.replace("个月逾期（", f"个月逾期（超过{n}个月，"), en.replace("in the last 24 (", f"in the last 24 (more than {n}; ")
     elif check.code == "income_mismatch":
         p = f"{t.income_mismatch_ratio * 100:g}%"
         zh, en = zh.replace("超过30%", f"超过{p}"), en.replace("more than 30%", f"more than {p}")
@@ -191,6 +238,8 @@ def assess(
         _mismatches(docs, live, NAME_FIELDS, _norm_name, "name_mismatch")
         + _mismatches(docs, live, ID_FIELDS, _norm_id, "id_number_mismatch")
         + _income(docs, live, t.income_mismatch_ratio)
+        + _organisations(docs, live)
+        + _holders(docs, live)
         + _duplicates(docs, live, file_hashes)
     )
     for i, check in cross:

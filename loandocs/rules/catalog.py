@@ -11,8 +11,9 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
     "missing_document": ("supplement", "缺少材料：{material}，请上传。", "Missing material: {material}. Please upload it."),
     "wrong_document_type": (
         "supplement",
-        "无法识别该文件为贷款所需材料（身份证、收入证明或银行流水），请上传正确的材料。",
-        "This file is not a loan material we know (ID card, income certificate or bank statement). Please upload the right document.",
+        "无法识别该文件为贷款所需材料（身份证、收入证明、银行流水、个人信用报告、营业执照或不动产权证书），请上传正确的材料。",
+        "This file is not a loan material we know (ID card, income certificate, bank statement, credit report, business licence"
+        " or property certificate). Please upload the right document.",
     ),
     "image_unreadable": (
         "supplement",
@@ -77,6 +78,46 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
         "以下字段识别置信度较低，请人工核对：{fields}。",
         "These fields were read with low confidence and need checking: {fields}.",
     ),
+    "credit_overdue": (
+        "review",
+        "个人信用报告显示近24个月有{months}个月逾期（最长连续{run}个月），请人工核查。",
+        "The credit report shows {months} overdue months in the last 24 (longest run {run}); a reviewer must check.",
+    ),
+    "credit_bad_class": (
+        "review",
+        "个人信用报告中有{count}个账户的五级分类或状态不为正常（{accounts}），请人工核查。",
+        "{count} account(s) on the credit report are not classed 正常 (normal) ({accounts}); a reviewer must check.",
+    ),
+    "credit_many_inquiries": (
+        "review",
+        "申请日前6个月内有{count}次贷款、信用卡或担保审批查询，超过{limit}次，请人工核查。",
+        "{count} loan, card or guarantee approval inquiries in the 6 months before the application (more than {limit}); a reviewer must check.",
+    ),
+    "credit_report_stale": (
+        "supplement",
+        "个人信用报告查询于{report_time}，已超过{days}天，请上传近期查询的个人信用报告。",
+        "The credit report was pulled on {report_time}, more than {days} days ago. Please upload a recent one.",
+    ),
+    "uscc_invalid": (
+        "supplement",
+        "营业执照的统一社会信用代码校验不通过，请上传清晰的营业执照。",
+        "The business licence's unified social credit code fails its check character. Please upload a clear photo of the licence.",
+    ),
+    "licence_expired": (
+        "supplement",
+        "营业执照营业期限已于{term_until}届满，请上传有效的营业执照。",
+        "The business licence's term ended on {term_until}. Please upload a valid licence.",
+    ),
+    "employer_mismatch": (
+        "review",
+        "营业执照企业名称与收入证明工作单位不一致，请人工核查。",
+        "The company on the business licence differs from the employer on the income certificate; a reviewer must check.",
+    ),
+    "holder_mismatch": (
+        "review",
+        "不动产权证书的权利人中没有申请人，请人工核查。",
+        "The applicant is not among the holders (权利人) on the property certificate; a reviewer must check.",
+    ),
 }
 
 
@@ -100,6 +141,14 @@ NAMES_ZH: dict[str, str] = {
     "income_mismatch": "收入与流水不符",
     "duplicate_document": "重复上传",
     "low_confidence": "识别置信度低",
+    "credit_overdue": "征信有逾期",
+    "credit_bad_class": "征信账户非正常",
+    "credit_many_inquiries": "征信查询过多",
+    "credit_report_stale": "征信报告已过时",
+    "uscc_invalid": "信用代码校验错误",
+    "licence_expired": "营业执照已到期",
+    "employer_mismatch": "执照与工作单位不符",
+    "holder_mismatch": "权利人非申请人",
     "resubmit": "需重新上传",
     "reviewer_note": "审核员说明",
 }
