@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import random
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -285,12 +287,18 @@ class Sandbox:
         assert kind == "ready"
 
     def call(self, data: bytes, timeout: float) -> tuple[str, object]:
+        """A call is a hang when it has run ``timeout`` seconds and also had ``timeout`` seconds
+        of CPU (on a busy machine a call that gets a sliver of a core is slow, not hung), or,
+        without the CPU (a deadlock, a wait), after ``STALL_FACTOR`` times ``timeout``."""
         self.conn.send_bytes(data)
-        if not self.conn.poll(timeout):
-            self.proc.kill()
-            self.proc.join()
-            self._start()
-            return "hang", timeout
+        t0, cpu0 = time.monotonic(), _cpu_seconds(self.proc.pid)
+        while not self.conn.poll(min(1.0, timeout)):
+            wall, cpu = time.monotonic() - t0, _cpu_seconds(self.proc.pid) - cpu0
+            if (wall > timeout and cpu > timeout) or wall > timeout * STALL_FACTOR:
+                self.proc.kill()
+                self.proc.join()
+                self._start()
+                return "hang", f"{wall:.0f} s, {cpu:.0f} s of CPU"
         try:
             return self.conn.recv()
         except EOFError:
@@ -302,6 +310,19 @@ class Sandbox:
     def close(self) -> None:
         self.proc.kill()
         self.proc.join()
+
+
+STALL_FACTOR = 5  # a sandbox that uses no CPU at all is given this many times its time limit
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid``, all its threads (the OCR engine runs several)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _serve(conn, target: str) -> None:  # type: ignore[no-untyped-def]

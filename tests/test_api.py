@@ -115,6 +115,7 @@ def test_upload_queues_job(api, redis):
     assert body["history"][0]["to_status"] == "submitted"
 
 
+@pytest.mark.slow  # waits out the Redis client's connection retries
 def test_upload_without_redis_stays_received(tmp_path, database_url, redis):
     services, client = _client(tmp_path, database_url)
     services.__dict__["redis"] = Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)  # nothing listens

@@ -30,6 +30,10 @@ from loandocs.worker.runner import run_worker
 
 from .conftest import pg_schema, staff_token
 
+# Real OCR, then a scan of every stored byte, on both databases: make test runs it, make test-fast not
+# (tests/test_crypto.py covers the encryption itself there).
+pytestmark = pytest.mark.slow
+
 REDIS_URL = os.environ.get("LOANDOCS_TEST_REDIS_URL_AT_REST", "redis://127.0.0.1:6379/7")
 SEED = 3
 CHUNK = 64

@@ -18,6 +18,9 @@ from loandocs.worker.runner import run_worker
 
 from .conftest import pg_schema
 
+# Real OCR of whole applications, twice (SQLite and PostgreSQL): make test runs it, make test-fast not.
+pytestmark = pytest.mark.slow
+
 REDIS_URL = os.environ.get("LOANDOCS_TEST_REDIS_URL_E2E", "redis://127.0.0.1:6379/10")
 
 

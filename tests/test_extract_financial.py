@@ -9,6 +9,9 @@ from loandocs.reader import Pipeline
 
 from .conftest import ROOT
 
+# OCR and the text layer over the whole financial sample set: minutes; make test-fast leaves it out.
+pytestmark = pytest.mark.slow
+
 FIN = ROOT / "samples" / "financial"
 
 

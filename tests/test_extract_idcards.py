@@ -13,6 +13,9 @@ from loandocs.extractor.ocr.base import _create
 
 from .conftest import SAMPLES
 
+# OCR over the whole ID card sample set: minutes; make test-fast leaves it out.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def report(pipeline):

@@ -25,10 +25,13 @@ from PIL import Image
 from .hostile import LOADER_CODES, SAMPLE_PDFS, Sandbox, mutate, one_page, pdf_mutations, stream
 
 ROOT_IMAGE = "samples/idcards/front_scan_001.jpg"
+# Limits on CPU seconds as much as on wall time (hostile.Sandbox.call): a call starved by other
+# work on the machine is given longer, up to five times these, before it counts as a hang.
 LOAD_TIMEOUT_S = 20.0  # the slowest seed loads in ~0.1 s; two shared cores and a busy CI leave room
 PIPELINE_TIMEOUT_S = 120.0
 FUZZ = settings(deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+pytestmark = pytest.mark.fuzz
 
 
 def _encode(im: Image.Image, fmt: str, **kw: object) -> bytes:

@@ -31,11 +31,19 @@ from loandocs.store import batches
 from loandocs.store import repository as repo
 
 from .conftest import flushed_redis, one_page_statement_pdf, pg_schema
+from .helpers import TIME_SCALE
+
+# Hundreds of documents through the CLI and real worker pools.
+pytestmark = pytest.mark.soak
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("LOANDOCS_TEST_OPS_REDIS_URL", "redis://127.0.0.1:6379/15")
 APP_DATE = dt.date(2026, 11, 29)
 OLD = "0.0.1"
+# `reprocess` waits until every document is done (its own condition). Alone here 202 documents
+# take about a minute; two busy cores shared with other test runs took over four: a deadline,
+# not an estimate.
+REPROCESS_DEADLINE_S = 1800 * TIME_SCALE
 
 
 @pytest.fixture
@@ -149,7 +157,8 @@ def test_reprocess_200_documents_keeps_correction_and_records_versions(tmp_path,
     pool = WorkerPool(svc, "--concurrency", "2")
     try:
         t0 = time.monotonic()
-        run = _cli(svc, "reprocess", "--older-than-extractor", "--batch-size", "40", "--json")
+        run = _cli(svc, "reprocess", "--older-than-extractor", "--batch-size", "40", "--json",
+                   timeout=REPROCESS_DEADLINE_S)
         elapsed = time.monotonic() - t0
     finally:
         pool_log = pool.stop()

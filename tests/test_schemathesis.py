@@ -33,6 +33,9 @@ from loandocs.store import repository as repo
 from .conftest import staff_token
 from .hostile import SAMPLE_PDFS
 
+# Property-based: schemathesis generates requests for every operation.
+pytestmark = pytest.mark.fuzz
+
 REDIS_URL = os.environ.get("LOANDOCS_TEST_SCHEMA_REDIS_URL", "redis://127.0.0.1:6379/6")
 CHECKS = [not_a_server_error, response_schema_conformance]
 EXAMPLES = settings(max_examples=12, deadline=None, derandomize=True, database=None,
