@@ -17,12 +17,16 @@ for a process supervisor plus the sweeper, which re-enqueues it.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import logging
+import os
+import signal
 import threading
 from typing import Sequence
 
 from rq import SimpleWorker
+from rq.scheduler import RQScheduler
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathPenalty
 
 from loandocs.logs import job_id_var, request_id_var
@@ -98,8 +102,50 @@ SignalDeathPenalty = _raising_job_timeout(UnixSignalDeathPenalty)
 ThreadDeathPenalty = _raising_job_timeout(TimerDeathPenalty)
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+class OwnedScheduler(RQScheduler):
+    """rq's scheduler, whose life follows the worker that forked it.
+
+    rq forks the scheduler from the worker (``RQScheduler.start``) and only stops it from the
+    worker's own shutdown path, so a worker that is SIGKILLed (OOM killer, an operator, the pool
+    giving up) leaves its scheduler running as an orphan of init, heartbeating the scheduler
+    locks forever: seen in production, still alive 30 minutes after the pool stopped. Here the
+    forked child asks the kernel for SIGTERM when its parent dies (Linux ``PR_SET_PDEATHSIG``),
+    which is rq's own stop request (locks released, registration removed); and, for the race
+    where the parent died before that call and for systems without prctl, every heartbeat
+    checks that its parent is still the worker that started it."""
+
+    owner_pid = 0
+
+    def start(self):  # type: ignore[no-untyped-def]
+        self.owner_pid = os.getpid()  # the worker, before the fork
+        return super().start()
+
+    def work(self) -> None:
+        self._install_signal_handlers()  # first, so the death signal finds rq's stop handler
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except OSError:
+            pass  # not glibc/Linux: the parent check below still ends it within a heartbeat
+        self._check_owner()
+        super().work()
+
+    def _check_owner(self) -> None:
+        if self.owner_pid and os.getppid() != self.owner_pid:
+            self.log.warning("scheduler %s: its worker (pid %s) is gone; stopping", os.getpid(), self.owner_pid)
+            self.request_stop()
+
+    def heartbeat(self) -> None:
+        self._check_owner()
+        if not self._stop_requested:  # an orphan must not refresh the locks it holds
+            super().heartbeat()
+
+
 class LoanDocsWorker(SimpleWorker):
-    """SimpleWorker (see the module docstring) that sweeps as part of rq's maintenance."""
+    """SimpleWorker (see the module docstring) that sweeps as part of rq's maintenance and whose
+    scheduler dies with it (``OwnedScheduler``)."""
 
     services = None  # set by run_worker
     jobs_done = 0  # jobs this worker ran, whatever their outcome (recycling counts them)
@@ -121,6 +167,24 @@ class LoanDocsWorker(SimpleWorker):
             self.jobs_done += 1
             request_id_var.reset(tokens[1])
             job_id_var.reset(tokens[0])
+
+    def _start_scheduler(self, burst=False, logging_level="INFO", date_format=None, log_format=None):  # type: ignore[no-untyped-def]
+        # rq 3's own body, with OwnedScheduler in place of RQScheduler (rq has no hook for the class).
+        kwargs = {k: v for k, v in (("date_format", date_format), ("log_format", log_format)) if v is not None}
+        self.scheduler = OwnedScheduler(self.queues, connection=self.connection, serializer=self.serializer,
+                                        logging_level=logging_level if logging_level is not None else self.log.level,
+                                        **kwargs)
+        self.scheduler.acquire_locks()
+        if self.scheduler.acquired_locks:
+            if burst:
+                try:
+                    self.scheduler.register_birth()
+                    self.scheduler.enqueue_scheduled_jobs()
+                finally:
+                    self.scheduler.release_locks()
+                    self.scheduler.register_death()
+            else:
+                self.scheduler.start()
 
     def run_maintenance_tasks(self):
         # rq runs this when the worker starts and every maintenance_interval seconds after.
