@@ -10,9 +10,8 @@ import pytest
 
 from loandocs.reader import Pipeline, PipelineOptions, get_engine
 
-from .s3server import s3_server  # noqa: F401 - the session's S3 server for the distributed tests
-
 from .helpers import cmdline, descendants, end_processes
+from .s3server import s3_server  # noqa: F401 - the session's S3 server for the distributed tests
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "idcards"

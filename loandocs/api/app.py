@@ -13,6 +13,7 @@ from loandocs.api.admin_routes import router as admin_router
 from loandocs.api.auth import PUBLIC
 from loandocs.api.deps import ServicesDep
 from loandocs.api.limits import FORM_LIMITS, BodyLimit, RequestGuard
+from loandocs.api.metrics import RequestMetrics
 from loandocs.api.metrics import router as metrics_router
 from loandocs.api.ratelimit import RateLimit
 from loandocs.api.requestid import RequestId
@@ -40,6 +41,8 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.add_middleware(RateLimit, settings_of=lambda: app.state.services.settings,
                        redis_of=lambda: app.state.services.redis)
     app.add_middleware(RequestGuard)  # header limits, nosniff on every response
+    # Outside the rate limit and the guard, so the requests they refuse are counted too.
+    app.add_middleware(RequestMetrics, redis_of=lambda: app.state.services.redis, fastapi_app=app)
     app.add_middleware(RequestId)  # added last = outermost: the id covers the whole request
     app.include_router(router)
     app.include_router(admin_router)

@@ -8,7 +8,9 @@ any API replica answers for the whole deployment and workers on other machines a
 - job outcomes, failure codes, documents by type, failed checks by code, and the stage and job
   duration histograms, from the ``loandocs:metrics:*`` hashes the workers keep
   (``loandocs.worker.metrics``);
-- documents by status and type, and applications by status, from the database.
+- documents by status and type, and applications by status, from the database;
+- HTTP requests and their latency per method, route template and status, which every API
+  process adds to Redis hashes the same way (``RequestMetrics``, below).
 
 A source that cannot be reached is skipped and reported in ``loandocs_metrics_source_up``, so
 a scrape still returns what it can.
@@ -29,7 +31,8 @@ prometheus``) sent as a bearer token; in ``prometheus.yml``::
 from __future__ import annotations
 
 import logging
-from typing import Iterator
+import time
+from typing import Any, Callable, Iterator
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
@@ -38,6 +41,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from rq import Queue, Worker
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import compile_path
 
 from loandocs.api.auth import ADMIN
 from loandocs.api.deps import ServicesDep, SessionDep
@@ -49,6 +54,15 @@ from loandocs.worker.queue import QUEUES
 log = logging.getLogger(__name__)
 router = APIRouter()
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+HTTP_REQUESTS = wm.Metric("loandocs_http_requests", "counter",
+                          "HTTP requests answered, by method, route template (unmatched: no route) and status.",
+                          ("method", "route", "status"))
+HTTP_DURATION = wm.Metric("loandocs_http_request_duration_seconds", "histogram",
+                          "Time from a request's arrival to the end of its answer, by method, route template and status.",
+                          ("method", "route", "status"))
+HTTP = (HTTP_REQUESTS, HTTP_DURATION)
+UNMATCHED = "unmatched"  # one label for every path no route serves: scanners must not make new series
 
 
 class LoanDocsCollector(Collector):
@@ -62,7 +76,7 @@ class LoanDocsCollector(Collector):
         up = GaugeMetricFamily("loandocs_metrics_source_up", "Whether a metrics source answered this scrape.",
                                labels=["source"])
         for source, part in (("redis_queues", self._queues), ("redis_workers", self._workers),
-                             ("redis_counters", self._counters), ("database", self._database)):
+                             ("redis_counters", self._counters), ("redis_http", self._http), ("database", self._database)):
             try:
                 families = list(part())
             except Exception:  # noqa: BLE001 - a scrape reports what it can; the gap shows in _up
@@ -96,9 +110,9 @@ class LoanDocsCollector(Collector):
             g.add_metric([state], n)
         yield g
 
-    def _counters(self) -> Iterator[Metric]:
+    def _counters(self, metrics: tuple[wm.Metric, ...] = wm.ALL) -> Iterator[Metric]:
         redis = self.services.redis
-        for metric in wm.ALL:
+        for metric in metrics:
             if metric.kind == "counter":
                 c = CounterMetricFamily(metric.name, metric.help, labels=list(metric.labels))
                 for labels, value in sorted(wm.read_counter(redis, metric).items()):
@@ -109,6 +123,9 @@ class LoanDocsCollector(Collector):
                 for labels, (buckets, total) in sorted(wm.read_histogram(redis, metric).items()):
                     h.add_metric(list(labels), buckets, total)
                 yield h
+
+    def _http(self) -> Iterator[Metric]:
+        return self._counters(HTTP)
 
     def _database(self) -> Iterator[Metric]:
         documents = batches.document_counts(self.session)
@@ -135,3 +152,83 @@ def render(services: Services, session: Session) -> bytes:
                        401: {"description": "auth_required, invalid_token"}, 403: {"description": "forbidden"}})
 def metrics(services: ServicesDep, session: SessionDep) -> Response:
     return Response(render(services, session), media_type=CONTENT_TYPE)
+
+
+def _templates(routes: Any, prefix: str = "") -> list[tuple[Any, str]]:
+    """(compiled path pattern, template) of every route, included routers walked into (FastAPI
+    wraps them; their leaves only know their own path, without the include prefix)."""
+    out = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            out += _templates(inner.routes, prefix + str(getattr(context, "prefix", "") or ""))
+        elif isinstance(getattr(route, "path", None), str):
+            path = prefix + route.path
+            out.append((compile_path(path)[0], path))
+    return out
+
+
+def route_template(app: Any, scope: dict[str, Any]) -> str:
+    """The path template of the route that served (or would serve) the request: ``scope["route"]``
+    once FastAPI routed it; else (refused by a middleware before routing: 429, 413, 431) the
+    first route whose pattern matches the path; else ``unmatched``."""
+    route = scope.get("route")
+    if route is not None and isinstance(getattr(route, "path", None), str):
+        return str(route.path)
+    if app is None:
+        return UNMATCHED
+    templates = getattr(app.state, "route_templates", None)
+    if templates is None:  # routes are fixed once the app serves: walk them once
+        templates = app.state.route_templates = _templates(app.router.routes)
+    path = scope.get("path", "")
+    for pattern, template in templates:
+        if pattern.match(path):
+            return template
+    return UNMATCHED
+
+
+class RequestMetrics:
+    """ASGI middleware: counts each request and its latency into Redis (``HTTP``), after the
+    answer has gone out, so a slow Redis never delays a response. Redis trouble costs the
+    metrics, never the request: after a failure nothing is recorded for 30 s (no log flood)."""
+
+    PAUSE_S = 30.0
+
+    def __init__(self, app: Any, *, redis_of: Callable[[], Any], fastapi_app: Any = None):
+        self.app = app
+        self.redis_of = redis_of
+        self.fastapi_app = fastapi_app
+        self._paused_until = 0.0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            elapsed = time.perf_counter() - started
+            if time.monotonic() >= self._paused_until:
+                labels = (str(scope.get("method", "")), route_template(self.fastapi_app, scope), str(status))
+                await run_in_threadpool(self._record, labels, elapsed)
+
+    def _record(self, labels: tuple[str, str, str], elapsed: float) -> None:
+        try:
+            pipe = self.redis_of().pipeline(transaction=False)
+            pipe.hincrby(HTTP_REQUESTS.key, wm._field(labels), 1)
+            pipe.hincrby(HTTP_DURATION.key, wm._field((*labels, wm.bucket_of(elapsed))), 1)
+            pipe.hincrbyfloat(HTTP_DURATION.key, wm._field((*labels, "sum")), elapsed)
+            pipe.execute()
+        except Exception:  # noqa: BLE001 - metrics must not fail or slow requests
+            self._paused_until = time.monotonic() + self.PAUSE_S
+            log.warning("could not record request metrics; not trying again for %.0f s", self.PAUSE_S, exc_info=True)
