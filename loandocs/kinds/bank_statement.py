@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Any
 
 from loandocs.extractor.parsers import statement
 from loandocs.kinds.base import CheckContext, DocumentKind, FieldSpec, FieldType, Parsed, ParseInput, Values, fields_of
@@ -24,14 +26,27 @@ FIELDS = fields_of(
 )
 
 
+# What the parser observed that the checks need again at re-assessment (JSON-safe).
+_NOTES = ("table_found", "subtotal_breaks", "account_masked")
+
+
 def parse(doc: ParseInput) -> Parsed:
-    fields, txs, _ = statement.parse_statement([(p.page, p.rows, p.lines) for p in doc.parts], doc.source)
-    return Parsed(fields, txs)
+    fields, txs, extras = statement.parse_statement([(p.page, p.rows, p.lines) for p in doc.parts], doc.source)
+    return Parsed(fields, txs, notes={k: extras[k] for k in _NOTES if k in extras})
+
+
+def _last_four(name: str, value: Any) -> Any:
+    # A statement may print its account number partly masked (6222 **** **** 5505): only the
+    # last four digits identify it across two uploads.
+    if name == "account_number" and isinstance(value, str):
+        return re.sub(r"\D", "", value)[-4:]
+    return value
 
 
 def checks(doc: DocumentResult, f: Values, ctx: CheckContext) -> list[Check]:
     out = []
     txs = doc.transactions or []
+    notes = doc.notes or {}
     breaks = statement.balance_breaks(f.get("opening_balance"), txs)
     where = [f"第{i + 1}行 {txs[i].date} {txs[i].amount:+.2f}" for i in breaks]
     fields = [f"transactions[{i}]" for i in breaks]
@@ -40,7 +55,11 @@ def checks(doc: DocumentResult, f: Values, ctx: CheckContext) -> list[Check]:
         if abs(round(o + c - d, 2) - close) > 0.005:
             where.append(f"期初{o:.2f}+收入{c:.2f}-支出{d:.2f}≠期末{close:.2f}")
             fields.extend(["opening_balance", "total_credits", "total_debits", "closing_balance"])
+    for page in notes.get("subtotal_breaks") or []:
+        where.append(f"第{page}页本页合计与明细不符")
     out.append(make_check("balance_inconsistent", not where, fields, where="; ".join(where)))
+    if notes.get("table_found") is False:
+        out.append(make_check("table_not_found", False, ["transactions"]))
     start, end = f.get("period_start"), f.get("period_end")
     if start and end:
         t = ctx.thresholds
@@ -84,5 +103,6 @@ KIND = DocumentKind(
     name_field="account_holder",
     identity_rank=2,
     paid_income_field="monthly_salary_estimate",
+    key_value=_last_four,
     multi_page=True,
 )

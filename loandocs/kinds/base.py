@@ -86,6 +86,7 @@ class Parsed:
     fields: dict[str, ExtractedField]
     transactions: list[Transaction] | None = None
     tables: dict[str, list[dict[str, Any]]] | None = None  # DocumentResult.tables
+    notes: dict[str, Any] | None = None  # DocumentResult.notes
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,8 @@ class DocumentKind:
     # Holders: a field listing the people the document belongs to (a property's 权利人, "、"
     # between names); the applicant should be among them (review if not).
     holders_field: str | None = None
+    # Compares a duplicate key's value (a masked account number: its last four digits).
+    key_value: Callable[[str, Any], Any] | None = None
     is_card: bool = False  # an ID card side: found as a card-shaped region on a page
     multi_page: bool = False  # consecutive pages (and table-only pages after it) form one document
 

@@ -55,8 +55,12 @@ def classify_stage(work: Work) -> None:
             part.doc_type, part.type_confidence = prev.doc_type, 0.5
 
 
+# 2026-04-02, 2026/4/2, 20260402, 2026年4月2日
+_DATE = re.compile(r"(?<!\d)(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|(?:19|20)\d{6})(?!\d)")
+
+
 def _looks_tabular(part: Part) -> bool:
-    dated = sum(1 for r in part.rows if re.search(r"\d{4}[-/.]?\d{2}[-/.]?\d{2}", r.text))
+    dated = sum(1 for r in part.rows if _DATE.search(r.text))
     return dated >= 3
 
 
@@ -85,7 +89,8 @@ def parse_stage(work: Work) -> None:
         for part in parts:
             if not part.quality.card_cut_off and not part.text_layer and _text_at_edge(part):
                 part.quality.card_cut_off = True
-            part.quality.problems = preprocess.quality_problems(part.quality)
+            part.quality.text_layer = part.text_layer
+            part.quality.problems = [] if part.text_layer else preprocess.quality_problems(part.quality)
         result = DocumentResult(
             file=work.filename,
             doc_type=first.doc_type,
@@ -97,6 +102,7 @@ def parse_stage(work: Work) -> None:
             parsed = kind.parse(ParseInput(parts=[_page_part(work, p) for p in parts], ocr=work.ocr))
             result.fields, result.transactions = parsed.fields, parsed.transactions
             result.tables = parsed.tables
+            result.notes = parsed.notes
             if first.text_layer:
                 pixels = {f.name for f in kind.fields if f.from_pixels}
                 for name, f in result.fields.items():

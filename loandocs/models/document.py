@@ -55,6 +55,8 @@ class PageQuality(BaseModel):
     source_card_width: int | None = None  # card width in source pixels, when a card was found
     rotation: int = 0  # degrees clockwise that were undone
     problems: list[str] = Field(default_factory=list)
+    # Read from a PDF/OFD text layer (born-digital): there was no photo, so no photo problem.
+    text_layer: bool = False
 
 
 class DocumentResult(BaseModel):
@@ -67,6 +69,9 @@ class DocumentResult(BaseModel):
     # Lists a kind reads besides transactions, by name (a credit report's ``accounts`` and
     # ``queries``): plain JSON rows whose keys the kind documents (DESIGN, field schema).
     tables: dict[str, list[dict[str, Any]]] | None = None
+    # What a kind's parse observed for its own checks, kept so a re-assessment can re-run them
+    # (a statement: table_found, subtotal_breaks, account_masked).
+    notes: dict[str, Any] | None = None
     checks: list[Check] = Field(default_factory=list)
     quality: list[PageQuality] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -174,6 +174,8 @@ def _duplicates(docs: list[DocumentResult], live: list[int], file_hashes: list[s
         keys: list[tuple[Any, ...]] = [("file", file_hashes[i], d.doc_type, tuple(d.pages))] if file_hashes else []
         kind = kinds.get(d.doc_type)
         values = tuple(_value(d, f) for f in (kind.duplicate_keys if kind else ()))
+        if kind and kind.key_value:
+            values = tuple(kind.key_value(f, v) for f, v in zip(kind.duplicate_keys, values, strict=True))
         if values and all(v is not None for v in values):
             keys.append(("fields", d.doc_type, values))
         if any(k in seen for k in keys):

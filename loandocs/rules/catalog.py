@@ -73,6 +73,18 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
         "Certified monthly income differs from statement salary by more than 30%; a reviewer must check.",
     ),
     "duplicate_document": ("review", "该材料重复上传，请人工核查。", "The same document was uploaded again; a reviewer must check."),
+    "table_not_found": (
+        "supplement",
+        "未能识别流水中的交易明细表，请上传银行导出的完整流水（含交易明细）。",
+        "No transaction table was recognised in the statement. Please upload the bank's full statement with its transaction list.",
+    ),
+    # A born-digital document that simply does not show a field: nothing to retake, so the
+    # reviewer decides (DESIGN: image_unreadable only when reading actually suffered).
+    "field_missing": (
+        "review",
+        "材料上未找到以下信息，请人工核对：{fields}。",
+        "The document does not show these fields; a reviewer must check: {fields}.",
+    ),
     "low_confidence": (
         "review",
         "以下字段识别置信度较低，请人工核对：{fields}。",
@@ -140,6 +152,8 @@ NAMES_ZH: dict[str, str] = {
     "balance_inconsistent": "流水余额不连贯",
     "income_mismatch": "收入与流水不符",
     "duplicate_document": "重复上传",
+    "table_not_found": "未识别到交易明细",
+    "field_missing": "材料缺少信息",
     "low_confidence": "识别置信度低",
     "credit_overdue": "征信有逾期",
     "credit_bad_class": "征信账户非正常",

@@ -18,8 +18,8 @@ SEVERE = {"card_cut_off"}
 
 def validate(doc: DocumentResult, thresholds: Thresholds, today: dt.date) -> list[Check]:
     kind = kinds.get(doc.doc_type)
+    problems = sorted({p for q in doc.quality for p in q.problems})
     if kind is None:
-        problems = sorted({p for q in doc.quality for p in q.problems})
         if problems:
             # Nothing recognisable on a poor image: ask for a better picture, not for
             # another document.
@@ -30,16 +30,27 @@ def validate(doc: DocumentResult, thresholds: Thresholds, today: dt.date) -> lis
 
     required = kind.required_fields
     low = [k for k in required if k in doc.fields and doc.fields[k].source != "reviewer" and doc.fields[k].confidence < thresholds.low_confidence_threshold]
+    # Rows read with doubt (OCR, a sign inferred from the balance) are named too.
+    low += [f"transactions[{i}]" for i, t in enumerate(doc.transactions or []) if t.confidence < thresholds.low_confidence_threshold]
     checks.append(make_check("low_confidence", not low, low))
 
-    problems = sorted({p for q in doc.quality for p in q.problems})
+    absent = [k for k in required if k not in f]
+    if doc.quality and all(q.text_layer for q in doc.quality):
+        # Born-digital: there was no photo to retake. What the document does not show is for
+        # the reviewer (a missing table is the kind's own check, e.g. table_not_found).
+        checks.append(make_check("field_missing", not absent, absent))
+        checks.append(_unreadable([], []))  # listed, and passing: the catalogue's shape per kind stays
+        return checks
+
     missing = [k for k in kind.key_fields if k not in f]
-    if kind.needs_transactions and not doc.transactions:
+    if kind.needs_transactions and not doc.transactions and ((doc.notes or {}).get("table_found") is not False or problems):
+        # No rows on a poor image: the photo is the likely cause. A clean page where no table
+        # was found at all gets table_not_found from the kind instead.
         missing.append("transactions")
     reasons = [p for p in problems if p in SEVERE]
     if missing:
         reasons.append("fields_unreadable")
-    elif problems and ([k for k in required if k not in f] or low):
+    elif problems and (absent or low):
         # Blur or glare on their own are fine if everything was read well; with fields
         # missing or doubtful they are the likely reason and the applicant should retake it.
         reasons.extend(p for p in problems if p not in reasons)
