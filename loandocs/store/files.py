@@ -12,6 +12,7 @@ encrypted before they leave the process and a file moved under another name does
 from __future__ import annotations
 
 import hashlib
+import os  # noqa: F401 - tests patch files.os.replace; the write itself is in objects.LocalBackend
 from pathlib import Path
 from typing import Iterator
 
