@@ -13,7 +13,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -199,3 +199,70 @@ class AuditEvent(Base):
     application_id: Mapped[str | None] = mapped_column(String(36))
     ip: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[Any | None] = mapped_column(JsonType)
+
+
+class WebhookSubscription(Base):
+    """A receiver of the lender's systems: where events go, the Standard Webhooks signing
+    secret (``whsec_...``, encrypted at rest like personal data: it is a credential) and the
+    event types it wants. Migration 0004."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(EncryptedText("webhook_subscriptions.secret"))
+    event_types: Mapped[Any] = mapped_column(JsonType)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200), default="cli")
+
+
+class WebhookEvent(Base):
+    """The outbox: one event, written in the transaction that made the change it tells of.
+    Ids and codes only, never personal data; ``id`` is the ``webhook-id`` every delivery and
+    retry of it carries, so receivers can drop duplicates."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    application_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    payload: Mapped[Any] = mapped_column(JsonType)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription: pending until a 2xx answer (delivered) or the last
+    attempt (dead: the dead-letter list, until redelivered by command)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "subscription_id", name="uq_webhook_deliveries_event_subscription"),
+                      Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    event_id: Mapped[str] = mapped_column(ForeignKey("webhook_events.id", ondelete="CASCADE"), index=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # in this round (redelivery starts a new one)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Set while a job sends it: a second job for the same delivery (a sweep, a duplicate) skips it.
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class WebhookAttempt(Base):
+    """Every try of a delivery: when, the HTTP status (None: no answer) and the error."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
