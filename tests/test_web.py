@@ -307,7 +307,8 @@ def test_applicant_and_reviewer_in_a_real_browser(server, tmp_path):
         assert len(applicant.locator("#created-token").inner_text()) > 30
         applicant.get_by_role("link", name="上传材料").click()
         app_id = applicant.url.rsplit("/", 1)[1]
-        expect(applicant.locator("#checklist li")).to_have_count(4)
+        # The four required materials and the credit report, which personal_consumer accepts but does not require.
+        expect(applicant.locator("#checklist li")).to_have_count(5)
         _check_page(applicant)
 
         # 2. Uploads: all four files at once from the file picker, with progress.
