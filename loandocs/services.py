@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from loandocs.config import Settings, get_settings
 from loandocs.errors import ConfigError
 from loandocs.rules.checklist import Checklist
-from loandocs.store import DocumentStore, crypto, default_url, make_engine, migrate, session_factory
+from loandocs.store import DocumentStore, crypto, default_url, make_engine, migrate, session_factory, webhooks
 from loandocs.store.objects import backend_for
 from loandocs.store.rekey import check_known_keys
 
@@ -117,7 +117,12 @@ class Services:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        return session_factory(self.engine)
+        factory = session_factory(self.engine)
+        # Webhook deliveries written by a transaction are enqueued once it commits (outbox).
+        from loandocs.worker.webhooks import dispatcher
+
+        webhooks.install_dispatch(factory, dispatcher(self))
+        return factory
 
     @cached_property
     def files(self) -> DocumentStore:

@@ -44,6 +44,12 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/v1/audit"): "admin",
     ("GET", "/metrics"): "admin",
     ("DELETE", "/v1/applications/{app_id}"): "admin",
+    # Webhook subscriptions and deliveries (webhook_routes.py).
+    ("GET", "/v1/webhooks/subscriptions"): "admin",
+    ("POST", "/v1/webhooks/subscriptions"): "admin",
+    ("DELETE", "/v1/webhooks/subscriptions/{sub_id}"): "admin",
+    ("GET", "/v1/webhooks/deliveries"): "admin",
+    ("POST", "/v1/webhooks/deliveries/{delivery_id}/redeliver"): "admin",
     # Reviewer API (review_routes.py) and the applicant page's progress poll.
     ("GET", "/v1/review/queue"): "staff",
     ("GET", "/v1/applications/{app_id}/actions"): "staff",
@@ -151,7 +157,7 @@ def _new_application(services: Services) -> dict[str, str]:
         repo.set_document_status(session, doc.id, "extracted")
         session.commit()
     return {"app_id": app.id, "application_no": app.application_no, "doc_id": doc.id, "token": token,
-            "index": "0", "page": "1"}
+            "index": "0", "page": "1", "sub_id": "no-such-subscription", "delivery_id": "no-such-delivery"}
 
 
 def _fill(path: str, values: dict[str, str]) -> str:

@@ -20,6 +20,7 @@ from loandocs.api.requestid import RequestId
 from loandocs.api.review_routes import router as review_router
 from loandocs.api.routes import router
 from loandocs.api.schemas import HealthOut
+from loandocs.api.webhook_routes import router as webhook_router
 from loandocs.services import Services, get_services
 
 
@@ -49,6 +50,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.include_router(review_router)
     web.install(app)  # /review and /apply pages, /static
     app.include_router(metrics_router)
+    app.include_router(webhook_router)  # admin: the lender's webhook subscriptions and deliveries
 
     @app.get("/healthz", response_model=HealthOut, tags=["ops"], dependencies=[Depends(PUBLIC)])
     def healthz() -> HealthOut:

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from loandocs.cli import admin, check, keys, ops, worker
+from loandocs.cli import admin, check, keys, ops, webhooks, worker
 from loandocs.cli.args import date_arg
 from loandocs.errors import LoanDocsError
 
@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     ops.add_parsers(sub)
     admin.add_parser(sub)
     keys.add_parser(sub)
+    webhooks.add_parser(sub)
     return parser
 
 

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from loandocs.errors import LoanDocsError
 from loandocs.models import DocumentResult, ExtractedField
-from loandocs.models.status import DOCUMENT_STATUSES, TRANSITIONS
+from loandocs.models.status import DOCUMENT_STATUSES, FINISHED, TRANSITIONS
+from loandocs.store import webhooks
 from loandocs.store.tables import (
     Application,
     Consent,
@@ -224,6 +225,7 @@ def set_supplement_requirements(session: Session, app_id: str, items: list[dict[
     row = _app(session, app_id, lock=True)
     row.supplement_requirements = list(items)
     session.flush()
+    webhooks.attach_reason_codes(session, app_id, [i.get("code") for i in items if isinstance(i, dict)])
 
 
 def get_application_by_no(session: Session, application_no: str) -> ApplicationRecord:
@@ -246,8 +248,10 @@ def change_status(session: Session, app_id: str, to_status: str, actor: str, rea
                                 from_status=app.status, to_status=to_status)
     session.add(StatusHistory(application_id=app.id, from_status=app.status, to_status=to_status,
                               actor=actor, reason=reason, at=utcnow()))
-    app.status = to_status
+    old, app.status = app.status, to_status
     session.flush()
+    # The one place application events come from: written in this transaction (the outbox).
+    webhooks.application_status_changed(session, app, old, to_status)
     return ApplicationRecord.model_validate(app)
 
 
@@ -305,7 +309,7 @@ def set_document_status(session: Session, doc_id: str, status: str, error_code: 
     if (status == "failed") != (error_code is not None):
         raise ValueError("error_code is required for failed, and only for failed")
     doc = _doc(session, doc_id)
-    doc.status = status
+    before, doc.status = doc.status, status
     doc.error_code = error_code
     doc.error_message = error_message if status == "failed" else None
     if status == "processing":
@@ -314,6 +318,9 @@ def set_document_status(session: Session, doc_id: str, status: str, error_code: 
         doc.doc_type = doc_type
     doc.updated_at = utcnow()  # explicit: the sweeper relies on it even if nothing else changed
     session.flush()
+    if status in FINISHED and before != status:  # document.extracted / document.failed, in this transaction
+        webhooks.document_finished(session, document_id=doc.id, application_id=doc.application_id, status=status,
+                                   doc_type=doc.doc_type, error_code=error_code)
     return DocumentRecord.model_validate(doc)
 
 

@@ -11,7 +11,10 @@ from loandocs.logs import request_id_var
 
 DEFAULT_QUEUE = "loandocs-default"  # live uploads
 REPROCESS_QUEUE = "loandocs-reprocess"  # batch re-processing: a worker takes it after default
-QUEUES = (DEFAULT_QUEUE, REPROCESS_QUEUE)
+# Webhook deliveries (worker/webhooks.py): taken first, since each is one short HTTP call and
+# the lender's systems should not wait behind a queue of OCR jobs.
+WEBHOOK_QUEUE = "loandocs-webhooks"
+QUEUES = (WEBHOOK_QUEUE, DEFAULT_QUEUE, REPROCESS_QUEUE)
 JOB_TIMEOUT = 600  # seconds; a 50-page scanned PDF on 2 cores stays well under this
 # rq 3: a failed job is re-enqueued `max` times; non-zero intervals go through the scheduler
 # (ScheduledJobRegistry), so only a worker started with the scheduler runs delayed retries.

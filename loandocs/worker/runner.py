@@ -194,6 +194,12 @@ class LoanDocsWorker(SimpleWorker):
                 sweep(self.services, STUCK_AFTER_S, processing_older_than_s=PROCESSING_STUCK_AFTER_S)
             except Exception:  # noqa: BLE001 - a failed sweep must not stop the worker
                 self.log.exception("sweep failed")
+            try:
+                from loandocs.worker.webhooks import sweep_deliveries
+
+                sweep_deliveries(self.services)
+            except Exception:  # noqa: BLE001
+                self.log.exception("webhook sweep failed")
 
 
 def run_worker(services, burst: bool = False, queues: Sequence[str] = QUEUES, *, warm: bool = True,
