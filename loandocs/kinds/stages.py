@@ -56,7 +56,8 @@ def classify_stage(work: Work) -> None:
 
 
 # 2026-04-02, 2026/4/2, 20260402, 2026年4月2日
-_DATE = re.compile(r"(?<!\d)(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|(?:19|20)\d{6})(?!\d)")
+# (a time may follow with no space: 2026-07-0615:28:29 in a text layer)
+_DATE = re.compile(r"(?<!\d)(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|(?:19|20)\d{6}(?!\d))")
 
 
 def _looks_tabular(part: Part) -> bool:

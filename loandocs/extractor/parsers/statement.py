@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 
 from loandocs.extractor.amounts import parse_amount, parse_date, to_float
@@ -237,8 +238,14 @@ def _first(flat: Flat, *patterns: re.Pattern[str]) -> re.Match[str] | None:
     return None
 
 
-def parse_statement(pages: list[tuple[int, list[Row], list[OcrLine]]], source: str = "ocr") -> tuple[dict[str, ExtractedField], list[Transaction], dict]:
-    """``pages``: (page number, rows, lines) for each page of one statement.
+def parse_statement(
+    pages: list[tuple[int, list[Row], list[OcrLine]]],
+    source: str = "ocr",
+    reread: Callable[[list[Transaction], float | None], object] | None = None,
+) -> tuple[dict[str, ExtractedField], list[Transaction], dict]:
+    """``pages``: (page number, rows, lines) for each page of one statement. ``reread``, on an
+    OCR read, may mend rows that break the running balance (given the rows and the printed
+    opening balance) before totals, breaks and the salary estimate are worked out.
     Returns fields, transactions and extras: ``balance_breaks``, ``salary_rows``,
     ``monthly_salary``, ``account_masked`` (the number is printed partly masked),
     ``table_found`` (False: no transaction table was recognised), ``subtotal_breaks``
@@ -289,6 +296,9 @@ def parse_statement(pages: list[tuple[int, list[Row], list[OcrLine]]], source: s
     extras["table_found"] = table is not None
     if table is not None:
         txs, table_opening = transactions_from(table)
+        if reread is not None and source == "ocr":
+            printed = fields["opening_balance"].value if "opening_balance" in fields else to_float(table_opening)
+            reread(txs, printed)
         if "currency" not in fields:
             _currency_column(fields, table, source)
     _derive_totals(fields, txs, table_opening, first_page)
