@@ -34,7 +34,10 @@ class InputError(LoanDocsError):
 
     ``empty_file``, ``unsupported_type``, ``corrupt_file``, ``file_too_large``,
     ``too_many_pixels``, ``too_many_pages``, ``page_too_large``, ``encrypted_pdf``,
-    ``no_pages``.
+    ``no_pages``. OFD files (``extractor.ofd``) add ``too_many_entries`` (the ZIP's entry
+    count), ``unsafe_entry_name`` (an absolute or ``..`` entry name, or a reference leaving the
+    archive), ``archive_too_large`` (an entry inflating past its budget: a ZIP bomb) and
+    ``unsafe_xml`` (a DTD or entity declaration: billion laughs, external entities).
     """
 
     code = "corrupt_file"

@@ -43,6 +43,10 @@ class EvalReport:
     zoo_fields: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     family_tx_rows: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     family_edited: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    # Rows of a document's tables (a credit report's accounts), compared on the keys that
+    # matter for a decision: by "table.key" and by variant.
+    table_cells: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    table_rows: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     errors: list[dict] = field(default_factory=list)  # every mismatch, for reading
     files: int = 0
 
@@ -62,6 +66,7 @@ class EvalReport:
             **({"statement_zoo": {"transaction_rows": t(self.zoo_tx_rows), "header_fields": t(self.zoo_fields),
                                   "rows_by_family": t(self.family_tx_rows),
                                   "edited_by_family": t(self.family_edited)}} if self.zoo_tx_rows else {}),
+            **({"tables": {"cells": t(self.table_cells), "rows_by_variant": t(self.table_rows)}} if self.table_cells else {}),
             "mismatches": self.errors,
         }
 
@@ -84,6 +89,8 @@ def compare(truth: dict, docs: list[DocumentResult], report: EvalReport) -> None
             remaining.remove(match)
         if "transactions" in expected:
             _compare_transactions(truth, expected, match, report)
+        if "tables" in expected:
+            _compare_tables(truth, expected, match, report)
         for name, want in expected.get("fields", {}).items():
             got = match.fields[name].value if match is not None and name in match.fields else None
             ok = normalise(got) == normalise(want)
@@ -93,6 +100,32 @@ def compare(truth: dict, docs: list[DocumentResult], report: EvalReport) -> None
                 report.zoo_fields[f"{_zoo_group(truth)}:{variant}"].add(ok)
             if not ok:
                 report.errors.append({"file": truth["file"], "field": f"{expected['doc_type']}.{name}", "expected": want, "got": got})
+
+
+# The keys of each table's rows that are scored (the rest is shown, not scored).
+TABLE_KEYS = {"accounts": ("account_type", "balance", "status", "five_class")}
+
+
+def _compare_tables(truth: dict, expected: dict, match: DocumentResult | None, report: EvalReport) -> None:
+    """Rows in order (an account missed counts all its keys wrong); a row is right when every
+    scored key is."""
+    variant = truth.get("variant", "default")
+    got_tables = (match.tables or {}) if match is not None else {}
+    for table, keys in TABLE_KEYS.items():
+        want_rows = expected["tables"].get(table, [])
+        got_rows = got_tables.get(table, [])
+        for i, want in enumerate(want_rows):
+            got = got_rows[i] if i < len(got_rows) else {}
+            row_ok = True
+            for k in keys:
+                ok = normalise(got.get(k)) == normalise(want.get(k))
+                row_ok &= ok
+                report.table_cells[f"{expected['doc_type']}.{table}.{k}"].add(ok)
+                if not ok:
+                    report.errors.append({"file": truth["file"], "field": f"{table}[{i}].{k}", "expected": want.get(k), "got": got.get(k)})
+            report.table_rows[f"{table}:{variant}"].add(row_ok)
+        for _ in range(max(0, len(got_rows) - len(want_rows))):
+            report.table_rows[f"{table}:{variant}"].add(False)  # rows we invented
 
 
 def _zoo_group(truth: dict) -> str:

@@ -50,7 +50,7 @@ def safe_filename(name: str | None) -> str:
 # declared type: whatever later serves the file sends a type that matches its decoder.
 MIME_TYPES = {
     "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "tiff": "image/tiff",
-    "bmp": "image/bmp", "heic": "image/heic", "pdf": "application/pdf",
+    "bmp": "image/bmp", "heic": "image/heic", "pdf": "application/pdf", "ofd": "application/ofd",
 }
 
 

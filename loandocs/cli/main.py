@@ -89,6 +89,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if data.get("edited_rows_flagged", {}).get("total"):
         e = data["edited_rows_flagged"]
         print(f"  edited statements flagged at the right row: {e['right']}/{e['total']}")
+    for k, v in data.get("tables", {}).get("cells", {}).items():
+        print(f"  table {k:<34} {v['accuracy']:.2%}  ({v['right']}/{v['total']})")
     print("by field:")
     for k, v in data["by_field"].items():
         print(f"  {k:<34} {v['accuracy']:.2%}  ({v['right']}/{v['total']})")

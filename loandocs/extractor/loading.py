@@ -29,11 +29,13 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageOps
 
 from loandocs.errors import FileTooLarge, InputError
+from loandocs.extractor.ocr.base import OcrLine
+from loandocs.extractor.ofd import is_ofd, read_ofd
 from loandocs.extractor.options import Limits
 from loandocs.extractor.pdfscan import scan_pdf
 
 T = TypeVar("T")
-FileKind = Literal["jpeg", "png", "webp", "tiff", "bmp", "pdf", "heic"]
+FileKind = Literal["jpeg", "png", "webp", "tiff", "bmp", "pdf", "heic", "ofd"]
 
 # PDFium keeps global state and is not thread-safe, even across documents. Every pdfium call
 # in this process should hold this lock; other modules that use pypdfium2 should import it.
@@ -68,6 +70,9 @@ class LoadedPage:
     number: int  # 1-based page number in the file
     image: np.ndarray | None  # BGR uint8, EXIF orientation applied; None for a PDF page not rendered yet
     dpi: float | None = None  # effective render dpi for PDF pages, None for images
+    # An OFD page's characters (``extractor.ofd``) when it has text to read; ``image`` is then
+    # its simple rendering, for the page image and pixel checks (a seal), not for OCR.
+    text_lines: list[OcrLine] | None = None
 
 
 @dataclass
@@ -94,12 +99,14 @@ def sniff_type(data: bytes) -> FileKind:
         return "bmp"
     if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
         return "heic"
+    if is_ofd(data):  # a ZIP whose main file is OFD.xml (GB/T 33190)
+        return "ofd"
     # The PDF spec and real readers accept junk before the header within the first 1 KiB.
     at = data.find(b"%PDF-", 0, 1024)
     if at >= 0 and not _PDF_PREFIX_REFUSED.search(data[:at]):
         return "pdf"
     raise InputError(
-        "Unsupported file type; upload a JPEG, PNG, WebP, TIFF, BMP, HEIC image or a PDF",
+        "Unsupported file type; upload a JPEG, PNG, WebP, TIFF, BMP, HEIC image, a PDF or an OFD file",
         code="unsupported_type",
     )
 
@@ -116,6 +123,8 @@ def load_file(data: bytes, limits: Limits, *, pdf_dpi: int = 200, render_pdf: bo
     kind = _kind(data, limits)
     if kind == "pdf":
         pages = _guarded(kind, lambda: _scan_and_load_pdf(data, limits, pdf_dpi, render_pdf))
+    elif kind == "ofd":
+        pages = _guarded(kind, lambda: _load_ofd(data, limits, pdf_dpi))
     else:
         pages = _guarded(kind, lambda: _load_image(data, kind, limits))
     return LoadedFile(kind=kind, page_count=len(pages), pages=pages)
@@ -129,6 +138,8 @@ def check_file(data: bytes, limits: Limits) -> FileKind:
     kind = _kind(data, limits)
     if kind == "pdf":
         _guarded(kind, lambda: _scan_and_load_pdf(data, limits, 72, False))
+    elif kind == "ofd":
+        _guarded(kind, lambda: read_ofd(data, limits, 72, render=False))
     else:
         _guarded(kind, lambda: _load_image(data, kind, limits, convert=False))
     return kind
@@ -294,6 +305,15 @@ def _deep_to_gray(im: Image.Image) -> np.ndarray:
     elif im.mode == "F" and hi <= 1.0:
         a *= 255.0
     return np.clip(np.nan_to_num(a), 0, 255).astype(np.uint8)
+
+
+# ------------------------------------------------------------------------------------ OFD
+
+
+def _load_ofd(data: bytes, limits: Limits, dpi: int) -> list[LoadedPage]:
+    """Every page rendered (simply: see ``extractor.ofd``); pages with text carry it."""
+    return [LoadedPage(number=p.number, image=p.image, dpi=float(dpi), text_lines=p.lines if p.usable else None)
+            for p in read_ofd(data, limits, dpi, render=True)]  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------ PDF

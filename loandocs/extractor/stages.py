@@ -27,6 +27,16 @@ MAX_SKEW_DEGREES = 1.0
 def load_stage(work: Work) -> None:
     o = work.options
     work.loaded = load_file(work.data, o.limits, pdf_dpi=o.pdf_render_dpi, render_pdf=False)
+    if work.loaded.kind == "ofd":
+        # Pages with text are read from their text objects, like a PDF's text layer; the
+        # others (scans wrapped in OFD) keep their image and are OCRed.
+        for page in work.loaded.pages:
+            if page.text_lines is not None and page.image is not None:
+                h, w = page.image.shape[:2]
+                q = PageQuality(page=page.number, width=w, height=h)
+                work.parts.append(Part(page=page.number, image=page.image, quality=q, text_layer=True, lines=page.text_lines))
+                page.image = None
+        return
     if work.loaded.kind != "pdf":
         return
     try:
@@ -64,7 +74,7 @@ def _scaled(line: OcrLine, k: float) -> OcrLine:
 @stage("preprocess")
 def preprocess_stage(work: Work) -> None:
     assert work.loaded is not None
-    is_pdf = work.loaded.kind == "pdf"
+    is_pdf = work.loaded.kind in ("pdf", "ofd")  # pages, not photos of a card
     for page in work.loaded.pages:
         if page.image is None:
             continue

@@ -74,6 +74,56 @@ class TxnView:
 
 
 @dataclass
+class AccountView:
+    """One row of a document's ``accounts`` table (a credit report's loan or card), with its
+    repayment grid as cells, overdue months (1-7) marked."""
+
+    key: str
+    n: int
+    cells: list[str]  # institution, type, opened, limit, balance, status, class, overdue periods, overdue amount
+    grid: list[tuple[str, bool]]
+    flagged: bool
+    has_box: bool
+
+
+@dataclass
+class QueryView:
+    n: int
+    date: str
+    institution: str
+    reason: str
+
+
+ACCOUNT_COLUMNS = (("institution", "机构"), ("account_type", "账户类型"), ("opened", "开立日期"), ("limit_or_principal", "额度/本金"),
+                   ("balance", "余额/已用"), ("status", "状态"), ("five_class", "五级分类"), ("overdue_periods", "逾期期数"),
+                   ("overdue_amount", "逾期金额"))  # fmt: skip
+_ACCOUNT = re.compile(r"accounts\[(\d+)\]")
+
+
+def _accounts(doc_id: str, index: int, full: DocumentResult, failed: list[Check], pages: list[PageView]) -> list[AccountView] | None:
+    rows = (full.tables or {}).get("accounts")
+    if rows is None:
+        return None
+    flagged = {int(m.group(1)) for c in failed for name in c.fields if (m := _ACCOUNT.fullmatch(name))}
+    out = []
+    for i, a in enumerate(rows):
+        key = f"{doc_id}-{index}-a{i}"
+        box = ExtractedField(value=None, page=a.get("page") or 1, bbox=a.get("bbox"))
+        grid = [(c, c in "1234567") for c in str(a.get("repayment_24m") or "")]
+        out.append(AccountView(key=key, n=i + 1, cells=[show(k, a.get(k)) for k, _ in ACCOUNT_COLUMNS], grid=grid,
+                               flagged=i in flagged, has_box=_box(full, key, box, pages, "txn", flagged=i in flagged)))  # fmt: skip
+    return out
+
+
+def _queries(full: DocumentResult) -> list[QueryView] | None:
+    rows = (full.tables or {}).get("queries")
+    if rows is None:
+        return None
+    return [QueryView(n=i + 1, date=str(q.get("date") or ""), institution=str(q.get("institution") or ""), reason=str(q.get("reason") or ""))
+            for i, q in enumerate(rows)]  # fmt: skip
+
+
+@dataclass
 class PartView:
     index: int
     doc_type: str
@@ -82,6 +132,9 @@ class PartView:
     fields: list[FieldView]
     failed: list[Check]
     transactions: list[TxnView] | None
+    accounts: list[AccountView] | None = None
+    queries: list[QueryView] | None = None
+    account_columns: tuple[tuple[str, str], ...] = ACCOUNT_COLUMNS
 
 
 @dataclass
@@ -179,7 +232,8 @@ def build_file(doc: s.ApplicationDocumentOut, detail: s.DocumentOut, corrections
                 ))
         parts.append(PartView(index=index, doc_type=summary.doc_type,
                               doc_type_zh=DOC_TYPE_ZH.get(summary.doc_type, summary.doc_type),
-                              pages=pages, fields=fields, failed=failed, transactions=transactions))
+                              pages=pages, fields=fields, failed=failed, transactions=transactions,
+                              accounts=_accounts(doc.id, index, full, failed, pages), queries=_queries(full)))
     return FileView(id=doc.id, filename=doc.filename, status=doc.status, error_code=doc.error_code, parts=parts)
 
 

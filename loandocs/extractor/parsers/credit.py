@@ -252,16 +252,27 @@ def _brief_accounts(rows: list[Row], page_of: list[int]) -> list[dict[str, Any]]
 # ---------------------------------------------------------------- queries
 
 
+_QUERY_HEAD = re.compile(r"编号|查询日期|查询机构|查询原因")
+
+
+def _without(row: Row, words: re.Pattern[str]) -> Row:
+    keep = [True] * len(row.chars)
+    for m in words.finditer(row.text):
+        keep[m.start() : m.end()] = [False] * (m.end() - m.start())
+    return Row([c for c, k in zip(row.chars, keep) if k])
+
+
 def _queries(rows: list[Row], page_of: list[int]) -> list[dict[str, Any]]:
     start = next((i for i, r in enumerate(rows) if "查询记录" in r.text and "概要" not in r.text), None)
     if start is None:
         return []
     out = []
     for i in range(start + 1, len(rows)):
-        m = _QUERY.match(rows[i].text)
+        row = _without(rows[i], _QUERY_HEAD)  # a tilted photo can merge the header into row 1
+        m = _QUERY.match(row.text)
         if not m:
             continue
-        span = rows[i].span(m.start(1), m.end(3))
+        span = row.span(m.start(1), m.end(3))
         box = span.bbox
         out.append({"date": iso_date(m.group(1)), "institution": m.group(2), "reason": m.group(3), "confidence": round(span.confidence, 4),
                     "page": page_of[i], "bbox": [round(v, 1) for v in box] if box else None})  # fmt: skip

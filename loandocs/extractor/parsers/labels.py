@@ -26,15 +26,23 @@ class Hit:
     row: int  # index of the label's row
 
 
-def _find(text: str, label: str) -> int:
+def _find(text: str, label: str, gap: int = 2) -> tuple[int, int]:
+    """(start, end) of ``label`` in ``text``; (-1, -1) when absent."""
     i = text.find(label)
-    if i >= 0 or len(label) < 4:
-        return i
+    if i >= 0:
+        return i, i + len(label)
+    if len(label) == 2:
+        # A spaced-out label (名    称) on a tilted photo can have another row's characters
+        # between its two halves: 名类称. Two characters apart at most.
+        m = re.search(re.escape(label[0]) + r"[^\d]{1,%d}?" % gap + re.escape(label[1]), text)
+        return (m.start(), m.end()) if m else (-1, -1)
+    if len(label) < 4:
+        return -1, -1
     n = len(label)
     for start in range(0, len(text) - n + 1):
         if sum(a == b for a, b in zip(text[start : start + n], label)) >= n - 1 and text[start] == label[0]:
-            return start
-    return -1
+            return start, start + n
+    return -1, -1
 
 
 def labelled(rows: list[Row], labels: Sequence[str], stops: Sequence[str] = (), *, wrap: bool = False, start_row: int = 0,
@@ -43,14 +51,21 @@ def labelled(rows: list[Row], labels: Sequence[str], stops: Sequence[str] = (), 
     first of ``stops`` after it. ``wrap`` adds label-free rows below that start under the
     value (within two line heights of each other)."""
     stop_at = len(rows) if end_row is None else end_row
+    hit = _labelled(rows, labels, stops, wrap, start_row, stop_at, gap=2)
+    # Last resort: a two-character label whose halves another row's value came between.
+    return hit if hit is not None else _labelled(rows, labels, stops, wrap, start_row, stop_at, gap=30)
+
+
+def _labelled(rows: list[Row], labels: Sequence[str], stops: Sequence[str], wrap: bool, start_row: int, stop_at: int, gap: int) -> Hit | None:
     for ri in range(start_row, stop_at):
         row = rows[ri]
         text = row.text
         for lab in labels:
-            i = _find(text, lab)
+            i, start = _find(text, lab, gap)
             if i < 0:
                 continue
-            start = i + len(lab)
+            while start < len(text) and not (text[start].isalnum() or text[start] == "("):
+                start += 1  # stray marks between a label and its value (☑, |)
             while start < len(text) and text[start] in _PUNCT:
                 start += 1
             end = _cut(text, start, stops)
@@ -70,6 +85,8 @@ def _cut(text: str, start: int, stops: Sequence[str]) -> int:
         j = text.find(st, start)
         if 0 <= j < end:
             end = j
+        elif j < 0 and len(st) == 2 and (k := text.find(st[1], start)) >= 0 and 0 <= text.rfind(st[0], 0, k) < start:
+            end = min(end, k)  # the other half of a spaced-out label split around this value (类...型)
     return end
 
 

@@ -38,7 +38,7 @@ def uscc_valid(code: str) -> bool:
 
 
 NAME_LABELS = ("名称",)
-TYPE_LABELS = ("类型", "组成形式")
+TYPE_LABELS = ("类型",)
 PERSON_LABELS = ("法定代表人", "执行事务合伙人", "负责人", "经营者", "投资人")
 CAPITAL_LABELS = ("注册资本", "出资额", "资金数额")
 ESTABLISHED_LABELS = ("成立日期", "注册日期")
@@ -46,11 +46,12 @@ TERM_LABELS = ("营业期限", "经营期限", "合伙期限")
 ADDRESS_LABELS = ("主要经营场所", "住所", "营业场所", "经营场所")
 AUTHORITY_LABELS = ("登记机关",)
 CODE_LABELS = ("统一社会信用代码",)
-SCOPE_LABELS = ("经营范围",)
+SCOPE_LABELS = ("经营范围", "组成形式")
 ALL_LABELS = (NAME_LABELS + TYPE_LABELS + PERSON_LABELS + CAPITAL_LABELS + ESTABLISHED_LABELS + TERM_LABELS + ADDRESS_LABELS
               + AUTHORITY_LABELS + CODE_LABELS + SCOPE_LABELS)  # fmt: skip
 _TERM = re.compile(r"(\d{4}\D{1,2}\d{1,2}\D{1,2}\d{1,2}日?)?\s*(?:至|-|~|到)\s*(\d{4}\D{1,2}\d{1,2}\D{1,2}\d{1,2}日?|长期|永久|不约定期限)")
-_CAPITAL = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(万)?\s*元")
+# 500万元, 人民币500万元, 500.000000万人民币 (the 人民币 is dropped before matching), 5,000,000元
+_CAPITAL = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(?:(万)元?|元)")
 
 
 def _stops(own: tuple[str, ...]) -> tuple[str, ...]:
