@@ -126,6 +126,60 @@ def test_loader_and_text_layer_on_mutated_pdfs(loader, seed, salt, pdf_aware):
     _check(loader.call(data, LOAD_TIMEOUT_S), data)
 
 
+# ---------------------------------------------------------------------------------- OFD
+
+OFD_CODES = LOADER_CODES | {"too_many_entries", "unsafe_entry_name", "archive_too_large", "unsafe_xml"}
+
+
+@functools.cache
+def ofd_seeds() -> list[bytes]:
+    """The checked-in OFD samples with text (a certificate, a two-page statement) and a small
+    image-only one (a scan wrapped in OFD)."""
+    from loandocs.samplegen.ofd import images_to_ofd
+
+    from .hostile import ROOT
+
+    small = Image.open(ROOT / ROOT_IMAGE).convert("RGB").resize((320, 202))
+    return [(ROOT / "samples/materials" / n).read_bytes() for n in ("property_ofd_001.ofd", "statement_ofd_001.ofd")] + [
+        images_to_ofd([_encode(small, "JPEG", quality=80)], 85.6, 54.0)]
+
+
+def _mutate_entry(data: bytes, rng: random.Random) -> bytes:
+    """One entry of the archive (an XML page, the document, an image) damaged, the rest intact,
+    so the damage reaches the XML parser and the page reader instead of the ZIP's CRC check."""
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    names = src.namelist()
+    victim = rng.choice(names)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in names:
+            body = src.read(name)
+            z.writestr(name, mutate(body, rng) if name == victim and body else body)
+    return out.getvalue()
+
+
+def test_ofd_seeds_load_cleanly(loader):
+    for data in ofd_seeds():
+        kind, value = loader.call(data, LOAD_TIMEOUT_S)
+        assert kind == "ok" and value[0] == "ofd", (kind, value)
+
+
+@settings(FUZZ, max_examples=300)
+@given(seed=st.integers(0, 10_000), salt=st.integers(0, 2**32 - 1), entry_aware=st.booleans())
+def test_loader_on_mutated_ofd(loader, seed, salt, entry_aware):
+    seeds = ofd_seeds()
+    rng = random.Random(salt)
+    base = seeds[seed % len(seeds)]
+    data = _mutate_entry(base, rng) if entry_aware else mutate(base, rng, donors=seeds)
+    kind, value = loader.call(data, LOAD_TIMEOUT_S)
+    if kind == "error":
+        assert value in OFD_CODES, f"unknown error code {value!r}"
+    else:
+        assert kind == "ok", f"{kind}: {value} (input {len(data)} bytes)"
+
+
 @pytest.fixture(scope="module")
 def pipeline_box():
     sandbox = Sandbox("pipeline")
