@@ -102,19 +102,23 @@ def review_queue(
 
 # -- actions and moves ----------------------------------------------------------------------
 
-def actions_for(app: repo.ApplicationRecord, a: Assessment | None) -> rs.ActionsOut:
+def actions_for(app: repo.ApplicationRecord, files: list[store.FileResults]) -> rs.ActionsOut:
+    a = assessment_of(app, files)
+    closed = app.status in workflow.CLOSED
     return rs.ActionsOut(
         application_id=app.id, status=app.status,
         actions=[rs.ActionOut(action=x.name, to_status=x.to_status, label_zh=x.label_zh, label_en=x.label_en)
                  for x in rules.legal_actions(app.status)],
         supplement_reasons=rules.supplement_reasons(app.loan_type, a.supplement if a else [], a.review if a else []),
+        waivable=[] if closed else [rs.WaivableOut(document_id=d, part=p, doc_type=t, code=c)
+                                    for d, p, t, c in decisions.failing_checks(a, files)],
     )
 
 
 @router.get("/applications/{app_id}/actions", response_model=rs.ActionsOut, responses={**AUTH, **NOT_FOUND})
 def application_actions(app_id: str, session: SessionDep, caller: Annotated[Caller, Depends(STAFF)]) -> rs.ActionsOut:
     app = repo.get_application(session, app_id)
-    return actions_for(app, assess_application(session, app))
+    return actions_for(app, store.files_of(session, [app.id])[app.id])
 
 
 def _state(app: repo.ApplicationRecord) -> rs.ReviewStateOut:
@@ -200,3 +204,34 @@ def correct_field(doc_id: str, body: rs.CorrectionIn, session: SessionDep,
     return rs.CorrectionResultOut(correction=_correction_out(done.correction, caller), status=done.application.status,
                                   completeness=a.completeness if a else None,
                                   supplement=a.supplement if a else [], review=a.review if a else [])
+
+
+# -- waivers --------------------------------------------------------------------------------
+
+def _waiver_out(w: repo.WaiverRecord) -> rs.WaiverOut:
+    return rs.WaiverOut(id=w.id, document_id=w.document_id, doc_type=w.doc_type, code=w.code, reason=w.reason,
+                        waived_by=w.waived_by, waived_at=w.waived_at)
+
+
+@router.get("/documents/{doc_id}/waivers", response_model=list[rs.WaiverOut], responses={**AUTH, **NOT_FOUND})
+def list_waivers(doc_id: str, session: SessionDep, caller: Annotated[Caller, Depends(STAFF)]) -> list[rs.WaiverOut]:
+    doc = repo.get_document(session, doc_id)
+    record(session, caller, "read", "waivers", doc.id, doc.application_id)
+    return [_waiver_out(w) for w in repo.list_waivers(session, doc.id)]
+
+
+@router.post("/documents/{doc_id}/waivers", status_code=status.HTTP_201_CREATED, response_model=rs.WaiverResultOut,
+             responses={**AUTH, **NOT_FOUND,
+                        409: {"description": "application_closed, document_not_extracted, check_not_failing"},
+                        422: {"description": "invalid_request, invalid_correction"}})
+def waive_check(doc_id: str, body: rs.WaiverIn, session: SessionDep,
+                caller: Annotated[Caller, Depends(REVIEWER)]) -> rs.WaiverResultOut:
+    """Overrule a failing machine check on one document, with a reason (audited, in the
+    history, kept through re-processing); the application is re-assessed."""
+    done = decisions.waive_check(session, doc_id, body.code, part=body.part, doc_type=body.doc_type,
+                                 reason=body.reason, actor=caller.name)
+    record(session, caller, "waive", "check", doc_id, done.application.id, code=body.code, part=done.part)
+    a = done.assessment
+    return rs.WaiverResultOut(waiver=_waiver_out(done.waiver), status=done.application.status,
+                              completeness=a.completeness if a else None,
+                              supplement=a.supplement if a else [], review=a.review if a else [])

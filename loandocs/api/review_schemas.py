@@ -48,11 +48,20 @@ class ActionOut(BaseModel):
     label_en: str
 
 
+class WaivableOut(BaseModel):
+    document_id: str
+    part: int
+    doc_type: str
+    code: str
+
+
 class ActionsOut(BaseModel):
     application_id: str
     status: str
     actions: list[ActionOut] = Field(description="only the moves the status allows a reviewer to make")
     supplement_reasons: list[Finding] = Field(description="reasons a supplement request may name")
+    waivable: list[WaivableOut] = Field(default_factory=list, description="failing checks a reviewer may waive (POST /v1/documents/{id}/waivers)")
+
 
 
 class ClaimIn(_In):
@@ -128,6 +137,31 @@ class CorrectionsOut(BaseModel):
     document_id: str
     items: list[CorrectionOut] = Field(description="oldest first; the latest of a field is in effect")
     machine: list[MachineValueOut] = Field(description="what the latest extraction read for each corrected field")
+
+
+class WaiverIn(_In):
+    code: str = Field(min_length=1, max_length=64, description="a check code failing on the document")
+    reason: str = Field(min_length=1, max_length=2000, description="why the machine's check is wrong")
+    part: int | None = Field(default=None, ge=0, description="which document of the file (0-based)")
+    doc_type: DocType | None = Field(default=None, description="or which type of document in the file")
+
+
+class WaiverOut(BaseModel):
+    id: int
+    document_id: str
+    doc_type: str | None = Field(description="null: applies to every document of the file")
+    code: str
+    reason: str
+    waived_by: str
+    waived_at: dt.datetime
+
+
+class WaiverResultOut(BaseModel):
+    waiver: WaiverOut
+    status: str
+    completeness: int | None
+    supplement: list[Finding]
+    review: list[Finding]
 
 
 class CorrectionResultOut(BaseModel):

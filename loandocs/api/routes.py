@@ -120,7 +120,8 @@ def get_application(app_id: str, session: SessionDep,
         hashes += [f.document.sha256] * len(f.parts)
     # With nothing extracted yet the checklist shows nothing present and completeness 0;
     # missing materials are not asked for while the uploads are still being read.
-    result = assess(parts, app.loan_type, app.application_date, workflow.policy(), file_hashes=hashes, revalidate=bool(parts))
+    result = assess(parts, app.loan_type, app.application_date, workflow.policy(), file_hashes=hashes, revalidate=bool(parts),
+                    waivers=review.waivers_by_part(files))
     by_doc: list[list[s.DocumentPartOut]] = [[] for _ in docs]
     for k, part in enumerate(result.documents):
         part = visible(caller, part)

@@ -28,6 +28,9 @@ class Check(BaseModel):
     message_zh: str
     message_en: str
     fields: list[str] = Field(default_factory=list)
+    # Set when a reviewer overruled a failing check on this document (then ``ok`` is true).
+    waived_by: str | None = None
+    waived_reason: str | None = None
 
 
 class Transaction(BaseModel):

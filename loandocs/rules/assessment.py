@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -63,6 +63,9 @@ class Assessment(BaseModel):
     status: Status
     supplement: list[Finding]
     review: list[Finding]
+    # Parallel to documents: the codes failing on each (its own checks and the cross-document
+    # ones), after waivers; what a reviewer could still waive.
+    failed_codes: list[list[str]] = Field(default_factory=list)
 
 
 # ---- cross-document checks ----------------------------------------------------------------
@@ -214,6 +217,7 @@ def assess(
     *,
     file_hashes: list[str] | None = None,
     revalidate: bool = False,
+    waivers: Sequence[Mapping[str, tuple[str, str]]] | None = None,
 ) -> Assessment:
     """Assess one application's documents.
 
@@ -222,6 +226,8 @@ def assess(
     thresholds and ``application_date``: use it when the documents were extracted with other
     options, or after reviewer corrections. Documents that carry an ``error`` (the file could
     not be read) are listed but not judged; the material they were meant to be stays missing.
+    ``waivers`` (parallel to ``documents``): check code -> (reviewer, reason) overruled on that
+    document; such a check passes, and says who waived it and why.
     """
     cl = checklist or load_checklist()
     lt = cl.loan_type(loan_type)
@@ -246,6 +252,13 @@ def assess(
     )
     for i, check in cross:
         failed[i].append(check)
+    if waivers is not None:
+        if len(waivers) != len(documents):
+            raise ValueError("waivers must be parallel to documents")
+        for i in live:
+            if waivers[i]:
+                failed[i] = [c for c in failed[i] if c.code not in waivers[i]]
+                docs[i] = _with_waivers(docs[i], waivers[i])
 
     def passes(i: int) -> bool:
         return not any(c.severity == "supplement" for c in failed[i])
@@ -290,8 +303,19 @@ def assess(
     completeness = round(100 * done_weight / required_weight) if required_weight else 100
     supplement, review = _unique(supplement), _unique(review)
     status: Status = "needs_supplement" if supplement else "collected"
+    failed_codes = [sorted({c.code for c in failed[i]}) if i in failed else [] for i in range(len(docs))]
     return Assessment(loan_type=loan_type, application_date=application_date, documents=docs, checklist=items,
-                      completeness=completeness, status=status, supplement=supplement, review=review)  # fmt: skip
+                      completeness=completeness, status=status, supplement=supplement, review=review,
+                      failed_codes=failed_codes)  # fmt: skip
+
+
+def _with_waivers(doc: DocumentResult, waived: Mapping[str, tuple[str, str]]) -> DocumentResult:
+    checks = [
+        c.model_copy(update={"ok": True, "waived_by": waived[c.code][0], "waived_reason": waived[c.code][1]})
+        if not c.ok and c.code in waived else c
+        for c in doc.checks
+    ]  # fmt: skip
+    return doc.model_copy(update={"checks": checks})
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

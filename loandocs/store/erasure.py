@@ -21,6 +21,7 @@ from loandocs.store.files import DocumentStore
 from loandocs.store.repository import NotFound
 from loandocs.store.tables import (
     Application,
+    CheckWaiver,
     Consent,
     Document,
     Extraction,
@@ -59,6 +60,7 @@ def erase_application(session: Session, app_id: str, *, actor: str, role: str, r
                 keys.update(part.get("page_images") or [])
     if doc_ids:
         session.execute(delete(FieldCorrection).where(FieldCorrection.document_id.in_(doc_ids)))
+        session.execute(delete(CheckWaiver).where(CheckWaiver.document_id.in_(doc_ids)))
         session.execute(delete(Extraction).where(Extraction.document_id.in_(doc_ids)))
         session.execute(delete(Document).where(Document.id.in_(doc_ids)))
     session.execute(delete(Consent).where(Consent.application_id == app_id))

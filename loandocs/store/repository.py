@@ -25,6 +25,7 @@ from loandocs.models.status import DOCUMENT_STATUSES, FINISHED, TRANSITIONS
 from loandocs.store import webhooks
 from loandocs.store.tables import (
     Application,
+    CheckWaiver,
     Consent,
     Document,
     Extraction,
@@ -119,6 +120,16 @@ class CorrectionRecord(_Record):
     reason: str
     corrected_by: str
     corrected_at: dt.datetime
+
+
+class WaiverRecord(_Record):
+    id: int
+    document_id: str
+    doc_type: str | None
+    code: str
+    reason: str
+    waived_by: str
+    waived_at: dt.datetime
 
 
 class HistoryRecord(_Record):
@@ -369,6 +380,29 @@ def add_correction(session: Session, doc_id: str, field: str, value: Any, *, cor
     session.add(row)
     session.flush()
     return CorrectionRecord.model_validate(row)
+
+
+def add_waiver(session: Session, doc_id: str, code: str, *, waived_by: str, reason: str,
+               doc_type: str | None = None) -> WaiverRecord:
+    """A reviewer overrules check ``code`` on this file's document ``doc_type`` (None: every one)."""
+    _doc(session, doc_id)
+    row = CheckWaiver(document_id=doc_id, doc_type=doc_type, code=code, reason=reason, waived_by=waived_by, waived_at=utcnow())
+    session.add(row)
+    session.flush()
+    return WaiverRecord.model_validate(row)
+
+
+def list_waivers(session: Session, doc_id: str) -> list[WaiverRecord]:
+    rows = session.scalars(select(CheckWaiver).where(CheckWaiver.document_id == doc_id).order_by(CheckWaiver.id))
+    return [WaiverRecord.model_validate(r) for r in rows]
+
+
+def note_history(session: Session, app_id: str, actor: str, reason: str) -> None:
+    """A reviewer's act that changes no status but belongs in the history (a waived check)."""
+    app = _app(session, app_id)
+    session.add(StatusHistory(application_id=app.id, from_status=app.status, to_status=app.status,
+                              actor=actor, reason=reason, at=utcnow()))
+    session.flush()
 
 
 def list_corrections(session: Session, doc_id: str) -> list[CorrectionRecord]:

@@ -12,13 +12,13 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from loandocs.models import DocumentResult
 from loandocs.models.status import FINISHED
 from loandocs.store import repository as repo
-from loandocs.store.tables import Application, Document, Extraction, FieldCorrection, StatusHistory
+from loandocs.store.tables import Application, CheckWaiver, Document, Extraction, FieldCorrection, StatusHistory
 
 # "Waiting for review or supplement" (the queue's default view).
 QUEUE_STATUSES = ("collected", "under_review", "needs_supplement")
@@ -42,6 +42,7 @@ class FileResults(BaseModel):
     document: repo.DocumentRecord
     extraction_version: int | None
     parts: list[DocumentResult]
+    waivers: list[repo.WaiverRecord] = []
 
 
 def _filters(q: QueueQuery, *, with_status: bool) -> list[Any]:
@@ -101,12 +102,26 @@ def files_of(session: Session, app_ids: list[str]) -> dict[str, list[FileResults
     for c in session.scalars(select(FieldCorrection).where(FieldCorrection.document_id.in_(doc_ids))
                              .order_by(FieldCorrection.corrected_at, FieldCorrection.id)):
         corrections[c.document_id].append(repo.CorrectionRecord.model_validate(c))
+    waivers: dict[str, list[repo.WaiverRecord]] = defaultdict(list)
+    for w in session.scalars(select(CheckWaiver).where(CheckWaiver.document_id.in_(doc_ids)).order_by(CheckWaiver.id)):
+        waivers[w.document_id].append(repo.WaiverRecord.model_validate(w))
     for d in docs:
         ext = extractions.get(d.id)
         parts = [apply_corrections(p, corrections[d.id]) for p in (ext.result if ext else [])]
         out[d.application_id].append(FileResults(document=d, extraction_version=ext.version if ext else None,
-                                                 parts=parts))
+                                                 parts=parts, waivers=waivers[d.id]))
     return out
+
+
+def waivers_by_part(files: list[FileResults]) -> list[dict[str, tuple[str, str]]]:
+    """For each part of these files in order: the checks waived on it, code -> (reviewer, reason)
+    (the latest waiver of a code wins)."""
+    return [{w.code: (w.waived_by, w.reason) for w in f.waivers if w.doc_type in (None, p.doc_type)} for f in files for p in f.parts]
+
+
+def finished_waivers(files: list[FileResults]) -> list[dict[str, tuple[str, str]]]:
+    """Parallel to ``finished_parts``."""
+    return waivers_by_part([f for f in files if f.document.status in FINISHED])
 
 
 def finished_parts(files: list[FileResults]) -> tuple[list[DocumentResult], list[str]]:
@@ -117,8 +132,11 @@ def finished_parts(files: list[FileResults]) -> tuple[list[DocumentResult], list
 
 
 def last_move_to(session: Session, app_id: str, to_status: str) -> repo.HistoryRecord | None:
+    # A note (from == to: a waived check) is not a move.
     row = session.scalar(select(StatusHistory).where(StatusHistory.application_id == app_id,
-                                                     StatusHistory.to_status == to_status)
+                                                     StatusHistory.to_status == to_status,
+                                                     or_(StatusHistory.from_status.is_(None),
+                                                         StatusHistory.from_status != to_status))
                          .order_by(StatusHistory.at.desc(), StatusHistory.id.desc()).limit(1))
     return repo.HistoryRecord.model_validate(row) if row is not None else None
 

@@ -149,6 +149,23 @@ class FieldCorrection(Base):
     corrected_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class CheckWaiver(Base):
+    """A reviewer overruling a machine check on one document (a false glare flag, a misread
+    that was corrected). It holds for the document through re-processing; a new upload is a
+    new document and is judged afresh."""
+
+    __tablename__ = "check_waivers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    # Which of the file's documents; NULL = every one (single-document files).
+    doc_type: Mapped[str | None] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(EncryptedText("check_waivers.reason"), default="")  # free text
+    waived_by: Mapped[str] = mapped_column(String(200))
+    waived_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class StatusHistory(Base):
     __tablename__ = "status_history"
 

@@ -28,7 +28,7 @@ from loandocs.workflow.application import (
     create_application,
     policy,
     reassess,
-    reassess_after_correction,
+    reassess_after_review,
     status_of,
 )
 
@@ -55,6 +55,6 @@ __all__ = [
     "assessment_of",
     "policy",
     "reassess",
-    "reassess_after_correction",
+    "reassess_after_review",
     "status_of",
 ]

@@ -100,7 +100,7 @@ def assessment_of(app: repo.ApplicationRecord, files: list[store.FileResults], c
     parts, hashes = store.finished_parts(files)
     if not parts:
         return None
-    return assess(parts, app.loan_type, app.application_date, policy(checklist), file_hashes=hashes, revalidate=True)
+    return assess(parts, app.loan_type, app.application_date, policy(checklist), file_hashes=hashes, revalidate=True, waivers=store.finished_waivers(files))
 
 
 def assess_application(session: Session, app: repo.ApplicationRecord, checklist: Checklist | None = None) -> Assessment | None:
@@ -154,9 +154,12 @@ def reassess(s: Session, app_id: str, *, actor: str = ACTOR, note: str = "", che
     return result.status
 
 
-def reassess_after_correction(session: Session, actor: str, app: repo.ApplicationRecord, checklist: Checklist | None = None) -> None:
-    """Re-run the assessment's consequences: an application the machine is still judging is
-    judged again; one the machine sent back for something the correction fixed goes forward.
+def reassess_after_review(
+    session: Session, actor: str, app: repo.ApplicationRecord, checklist: Checklist | None = None, *, why: str = "reviewer correction"
+) -> None:
+    """Re-run the assessment's consequences after a reviewer's correction or waiver: an
+    application the machine is still judging is judged again; one the machine sent back for
+    something the reviewer settled goes forward.
     A reviewer's own supplement request and the states after collection stay as they are."""
     if app.status in (A.SUBMITTED, A.ACCEPTED):
         reassess(session, app.id, checklist=checklist)
@@ -168,7 +171,7 @@ def reassess_after_correction(session: Session, actor: str, app: repo.Applicatio
         return
     a = assess_application(session, app, checklist)
     if a is not None and not a.supplement:
-        repo.change_status(session, app.id, A.ACCEPTED, actor=actor, reason="reviewer correction")
+        repo.change_status(session, app.id, A.ACCEPTED, actor=actor, reason=why)
         reassess(session, app.id, checklist=checklist)
     elif a is not None:
         repo.set_supplement_requirements(session, app.id, [f.model_dump(mode="json") for f in a.supplement])

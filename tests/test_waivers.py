@@ -1,0 +1,66 @@
+"""A reviewer overrules a machine check: audited, in the history, kept through re-processing,
+and the application moves on (issue 16, item 7)."""
+
+from __future__ import annotations
+
+from loandocs import workflow
+from loandocs.store import repository as repo
+
+from .test_review_api import _audit, _error, _f, certificate, materials, seed_application, world  # noqa: F401  (world: fixture)
+
+
+def _unsealed():
+    doc = certificate()
+    return doc.model_copy(update={"fields": {**doc.fields, "has_seal": _f(False, confidence=0.9)}})
+
+
+def test_a_reviewer_waives_a_false_check_and_the_application_moves_on(world):
+    services, client, h = world
+    files = materials()
+    files[2] = [_unsealed()]  # the machine missed the seal: seal_missing sends the applicant back
+    app = seed_application(services, files)
+    assert app["status"] == "needs_supplement"
+    cert_doc = app["docs"][2]
+
+    actions = client.get(f"/v1/applications/{app['id']}/actions", headers=h["reviewer"]).json()
+    assert {"document_id": cert_doc, "part": 0, "doc_type": "income_certificate", "code": "seal_missing"} in actions["waivable"]
+    assert actions["actions"] == []  # no status move is the reviewer's here: waiving is
+
+    # Only a check that fails on that document can be waived.
+    r = client.post(f"/v1/documents/{cert_doc}/waivers", headers=h["reviewer"], json={"code": "certificate_stale", "reason": "x"})
+    _error(r, 409, "check_not_failing")
+    r = client.post(f"/v1/documents/{cert_doc}/waivers", headers=h["admin"], json={"code": "seal_missing", "reason": "x"})
+    assert r.status_code == 403
+
+    r = client.post(f"/v1/documents/{cert_doc}/waivers", headers=h["reviewer"],
+                    json={"code": "seal_missing", "reason": "公章在原件右下角，复印件颜色较浅"})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "collected" and body["supplement"] == [] and body["completeness"] == 100, body
+    assert body["waiver"]["code"] == "seal_missing" and body["waiver"]["waived_by"] == "李审核"
+
+    view = client.get(f"/v1/applications/{app['id']}", headers=h["reviewer"]).json()
+    assert view["status"] == "collected"
+    cert = next(d for d in view["documents"] if d["id"] == cert_doc)
+    seal = next(c for c in cert["checks"] if c["code"] == "seal_missing")
+    assert seal["ok"] is True and seal["waived_by"] == "李审核" and "公章" in seal["waived_reason"]
+    reasons = [e["reason"] for e in view["history"]]
+    assert any("waived seal_missing" in r for r in reasons), reasons
+    assert [e.detail["code"] for e in _audit(services, "waive")] == ["seal_missing"]
+    waivers = client.get(f"/v1/documents/{cert_doc}/waivers", headers=h["reviewer"]).json()
+    assert [w["code"] for w in waivers] == ["seal_missing"]
+
+    # Re-processing writes a new extraction of the same document: the waiver still holds.
+    with services.sessions.begin() as s:
+        repo.add_extraction(s, cert_doc, [_unsealed()], extractor_version="test-2")
+        a = workflow.assess_application(s, repo.get_application(s, app["id"]))
+    assert a is not None and a.status == "collected"
+    assert "seal_missing" not in a.failed_codes[2]
+
+    # A new upload of the material is a new document, judged afresh.
+    with services.sessions.begin() as s:
+        from .test_review_api import add_file
+
+        add_file(services, s, app["id"], [_unsealed()], "again")
+        a = workflow.assess_application(s, repo.get_application(s, app["id"]))
+    assert "seal_missing" in a.failed_codes[-1]
