@@ -6,7 +6,10 @@ from __future__ import annotations
 from loandocs import workflow
 from loandocs.store import repository as repo
 
-from .test_review_api import _audit, _error, _f, certificate, materials, seed_application, world  # noqa: F401  (world: fixture)
+from . import test_review_api as review_api
+from .test_review_api import _audit, _error, _f, add_file, certificate, materials, seed_application
+
+world = review_api.world  # the reviewer API's fixture: services, a client, reviewer and admin headers
 
 
 def _unsealed():
@@ -59,8 +62,6 @@ def test_a_reviewer_waives_a_false_check_and_the_application_moves_on(world):
 
     # A new upload of the material is a new document, judged afresh.
     with services.sessions.begin() as s:
-        from .test_review_api import add_file
-
         add_file(services, s, app["id"], [_unsealed()], "again")
         a = workflow.assess_application(s, repo.get_application(s, app["id"]))
     assert "seal_missing" in a.failed_codes[-1]
