@@ -95,3 +95,13 @@ def test_a_misread_row_on_a_scan_is_read_again(engine):
     edited = Transaction(date="2026-04-02", amount=996.95, balance=99999.0, page=1, bbox=[0, 0, 900, 60], confidence=0.97)
     assert bank_statement._reread_breaks(doc, [edited, after], 11348.72) is False
     assert (edited.amount, edited.balance) == (996.95, 99999.0)
+
+
+def test_an_account_number_too_short_to_be_one_is_not_shown_as_sure():
+    fields = {"account_number": ExtractedField(value="6275", confidence=0.99)}
+    bank_statement._doubt_short_account(fields)
+    assert fields["account_number"].confidence == 0.5
+    for printed in ("6222020200112233", "6222********5505"):
+        fields = {"account_number": ExtractedField(value=printed, confidence=0.99)}
+        bank_statement._doubt_short_account(fields)
+        assert fields["account_number"].confidence == 0.99

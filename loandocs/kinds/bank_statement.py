@@ -39,6 +39,7 @@ def parse(doc: ParseInput) -> Parsed:
     fields, txs, extras = statement.parse_statement(pages, doc.source, reread=lambda rows, opening: _reread_breaks(doc, rows, opening))
     if doc.source == "ocr":
         _doubt_disagreeing_totals(fields, txs)
+    _doubt_short_account(fields)
     return Parsed(fields, txs, notes={k: extras[k] for k in _NOTES if k in extras})
 
 
@@ -64,6 +65,16 @@ def _doubt_disagreeing_totals(fields: dict[str, ExtractedField], txs: list[Trans
 
 
 DISAGREEING_CONFIDENCE = 0.5
+
+
+def _doubt_short_account(fields: dict[str, ExtractedField]) -> None:
+    """An account or card number has at least 8 digits, or is printed partly masked: fewer
+    digits and no mask means part of it was lost (OCR drops the asterisks of 6275 **** 7126)."""
+    f = fields.get("account_number")
+    if f is not None and isinstance(f.value, str) and "*" not in f.value and len(re.sub(r"\D", "", f.value)) < 8:
+        f.confidence = min(f.confidence, DISAGREEING_CONFIDENCE)
+
+
 _ROW_PAD = 6  # pixels around a row's box, so the re-read sees whole glyphs
 REREAD_CONFIDENCE = 0.85  # believed (the balance chain holds on both sides), but read twice
 
