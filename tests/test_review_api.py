@@ -82,6 +82,26 @@ def certificate() -> DocumentResult:
                           quality=[PageQuality(page=1, width=1653, height=2338)])
 
 
+def credit_report() -> DocumentResult:
+    fields = {"report_no": _f("2026112012345678901234"), "report_time": _f("2026-11-20"), "name": _f("王芳"),
+              "id_type": _f("身份证"), "id_number": _f(ID_NUMBER), "query_reason": _f("贷款审批")}
+    return DocumentResult(file="credit.pdf", doc_type="credit_report", pages=[1], fields=fields,
+                          quality=[PageQuality(page=1, width=1653, height=2338)])
+
+
+def property_certificate() -> DocumentResult:
+    fields = {"certificate_no": _f("京(2020)东城区不动产权第0012345号"), "owners": _f("王芳"), "co_ownership": _f("单独所有"),
+              "location": _f("北京市东城区东华门街道100号1单元101"), "right_nature": _f("商品房"), "usage": _f("住宅"),
+              "area_m2": _f(89.5)}
+    return DocumentResult(file="property.pdf", doc_type="property_certificate", pages=[1], fields=fields,
+                          quality=[PageQuality(page=1, width=1653, height=2338)])
+
+
+def mortgage_materials() -> list[list[DocumentResult]]:
+    """A mortgage also asks for the credit report and the property certificate (issue 14)."""
+    return materials() + [[credit_report()], [property_certificate()]]
+
+
 def materials(**changes) -> list[list[DocumentResult]]:
     """One file per material, as the applicant would upload them."""
     return [[changes.get("front", front())], [back()], [certificate()], [changes.get("statement", statement())]]
@@ -158,7 +178,7 @@ def test_queue_filters_sorts_counts_and_masks(world):
                               created_at=t0 + dt.timedelta(days=1))
     short = seed_application(services, materials()[:2], name="丙", created_at=t0 + dt.timedelta(days=2),
                              application_date=dt.date(2026, 11, 1))
-    mortgage = seed_application(services, materials(), name="丁", loan_type="mortgage",
+    mortgage = seed_application(services, mortgage_materials(), name="丁", loan_type="mortgage",
                                 created_at=t0 + dt.timedelta(days=3))
     fresh = seed_application(services, None, name="戊", created_at=t0 + dt.timedelta(days=4))
     assert (old["status"], broken["status"], short["status"], fresh["status"]) == (
