@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from loandocs.rules.assessment import assess
 from loandocs.rules.validation import validate
 
 from .test_assessment import DAY, ROOT, back, certificate, front, statement
+from .test_web import site  # noqa: F401 - the reviewer site fixture
 
 MATERIALS = ROOT / "samples" / "materials"
 ACCOUNT_KEYS = ("institution", "account_type", "opened", "limit_or_principal", "balance", "status", "five_class",
@@ -120,3 +122,22 @@ def test_check_command_lists_the_missing_materials(tmp_path):
         missing = {f["doc_type"] for f in out["supplement"] if f["code"] == "missing_document"}
         assert wanted <= missing, (loan_type, missing)
         assert {it["doc_type"] for it in out["checklist"] if it["required"] and not it["present"]} >= wanted
+
+
+def test_review_page_shows_accounts_grid_and_queries(site, pipeline):  # noqa: F811 - the fixture imported above
+    from .test_review_api import materials, seed_application
+    from .test_web import _signed_in
+
+    services, client, tokens = site
+    report = read(pipeline, MATERIALS / "credit_pdf_002.pdf")  # an account with overdue months
+    app = seed_application(services, materials() + [[report]], loan_type="mortgage")
+    _signed_in(client, tokens["reviewer"])
+    html = client.get(f"/review/applications/{app['id']}").text
+    want = truth("credit_pdf_002")["tables"]
+    rows = re.findall(r'<tr class="txn( broken)?" data-key="[^"]+-a(\d+)"', html)
+    assert [int(i) for _, i in rows] == list(range(len(want["accounts"])))
+    late = re.findall(r'<span class="cell late" title="逾期(\d)期"', html)
+    assert len(late) == report.fields["overdue_months_24m"].value == sum(c.isdigit() for a in want["accounts"] for c in a["repayment_24m"])
+    assert f"查询记录 {len(want['queries'])} 条" in html
+    for label in ("近24个月逾期月数", "近6个月审批查询次数", "贷记卡使用率"):
+        assert label in html, label
