@@ -59,6 +59,8 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/v1/applications/{app_id}/disbursement"): "reviewer",
     ("GET", "/v1/documents/{doc_id}/corrections"): "staff",
     ("POST", "/v1/documents/{doc_id}/corrections"): "reviewer",
+    ("GET", "/v1/documents/{doc_id}/waivers"): "staff",
+    ("POST", "/v1/documents/{doc_id}/waivers"): "reviewer",
     ("GET", "/v1/applications/{app_id}/progress"): "own_application",
     # Web pages (api/web/).
     ("GET", "/review/login"): "public",
