@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
                    help="restart a worker process after M jobs, to bound its memory")
     p.add_argument("--queue", action="append", dest="queues", metavar="NAME",
                    help="listen to this queue (repeatable, in priority order; default: "
-                        "loandocs-default, then loandocs-reprocess)")
+                        "loandocs-webhooks, loandocs-default, then loandocs-reprocess)")
     p.add_argument("--sweep-only", action="store_true",
                    help="re-enqueue documents stuck in received/queued/processing, then exit")
     p.add_argument("--older-than", type=float, default=None, metavar="SECONDS",
