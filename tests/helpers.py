@@ -7,10 +7,16 @@ Processes: found through /proc (Linux), so no extra dependency is needed.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable, TypeVar
+
+import pytest
 
 T = TypeVar("T")
 
@@ -95,3 +101,112 @@ def end_processes(pids: set[int], grace_s: float = 5) -> None:
         time.sleep(0.05)
     send(signal.SIGKILL)
     reap()
+
+
+# -- shared test data and services (were in conftest.py) -------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples" / "idcards"
+# The sample set's ground truth is judged as of this day (validity, age).
+SAMPLE_DATE = dt.date(2026, 11, 29)
+
+PG_URL = os.environ.get("LOANDOCS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def pg_schema(prefix: str = "test"):
+    """A throwaway schema in the test PostgreSQL, dropped afterwards. Yields a URL whose libpq
+    ``options`` put that schema on the search_path of every connection, Alembic's included."""
+    from sqlalchemy import create_engine, text
+
+    from loandocs.store import db
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(db.normalize_url(PG_URL))
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001 - any connect failure means the same thing here
+        admin.dispose()
+        pytest.fail(f"PostgreSQL at {PG_URL} is unreachable ({exc.__class__.__name__}: {exc}); "
+                    "start it or set LOANDOCS_TEST_PG_URL", pytrace=False)
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def staff_token(services, role: str = "reviewer", name: str | None = None) -> str:
+    """A new bearer token of ``role`` in ``services``' database."""
+    from loandocs.store import access
+
+    with services.sessions() as session:
+        token, _ = access.create_token(session, role=role, name=name or f"test-{role}")
+        session.commit()
+    return token
+
+
+@contextmanager
+def flushed_redis(url: str):
+    """A client of the test Redis database ``url``, emptied before and after; fails the test
+    (not skips) when Redis is unreachable, since the queue tests must run against a real one."""
+    from redis import Redis
+
+    r = Redis.from_url(url)
+    try:
+        r.ping()
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"Redis at {url} is unreachable ({exc})", pytrace=False)
+    r.flushdb()
+    try:
+        yield r
+    finally:
+        r.flushdb()
+        r.close()
+
+
+@contextmanager
+def services_on(tmp_path: Path, redis_url: str):
+    """``Services`` on a SQLite file under ``tmp_path`` and the emptied Redis ``redis_url``."""
+    from loandocs.config import Settings
+    from loandocs.services import Services, set_services
+
+    with flushed_redis(redis_url):
+        services = Services(Settings(data_dir=tmp_path / "data", redis_url=redis_url))
+        try:
+            yield services
+        finally:
+            set_services(None)
+            services.engine.dispose()
+
+
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+def reportlab_cjk_font() -> str:
+    """The name of a CJK font registered with reportlab, for PDFs drawn in the tests."""
+    if not CJK_FONT.exists():
+        pytest.skip(f"no CJK font at {CJK_FONT}; install fonts-wqy-microhei")
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if "wqy" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("wqy", str(CJK_FONT), subfontIndex=0))
+    return "wqy"
+
+
+def one_page_statement_pdf(seed: int, holder: str) -> bytes:
+    """A one-page born-digital statement: about 0.1 s through the text layer, for tests that
+    need many documents processed for real."""
+    import random
+
+    import numpy as np
+
+    from loandocs.samplegen.financial_set import _pdf
+    from loandocs.samplegen.statement import random_statement, render_statement
+
+    rng, nprng = random.Random(seed), np.random.default_rng(seed)
+    st = random_statement(rng, holder, rows=(12, 14))
+    return _pdf(lambda cv: render_statement(cv, st, rng, nprng, "signed"))

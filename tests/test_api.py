@@ -17,7 +17,7 @@ from loandocs.extractor.options import Limits
 from loandocs.services import Services
 from loandocs.worker.queue import DEFAULT_QUEUE
 
-from .conftest import staff_token
+from .helpers import staff_token
 
 ROOT = Path(__file__).resolve().parent.parent
 PDF = ROOT / "samples" / "financial" / "income_pdf_001.pdf"

@@ -15,7 +15,7 @@ from loandocs.api.metrics import HTTP_DURATION, HTTP_REQUESTS, UNMATCHED
 from loandocs.config import Settings
 from loandocs.services import Services
 
-from .conftest import services_on, staff_token
+from .helpers import services_on, staff_token
 
 REDIS_URL = os.environ.get("LOANDOCS_TEST_API_METRICS_REDIS_URL", "redis://127.0.0.1:6379/2")
 

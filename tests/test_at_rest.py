@@ -28,7 +28,7 @@ from loandocs.services import Services, set_services
 from loandocs.store import crypto
 from loandocs.worker.runner import run_worker
 
-from .conftest import pg_schema, staff_token
+from .helpers import pg_schema, staff_token
 
 # Real OCR, then a scan of every stored byte, on both databases: make test runs it, make test-fast not
 # (tests/test_crypto.py covers the encryption itself there).

@@ -25,7 +25,7 @@ from loandocs.services import Services
 from loandocs.store import access
 from loandocs.store import repository as repo
 
-from .conftest import staff_token
+from .helpers import staff_token
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
 

@@ -24,8 +24,7 @@ from loandocs.services import Services
 from loandocs.store import crypto
 from loandocs.store import webhooks as store
 
-from .conftest import flushed_redis, pg_schema, staff_token
-from .helpers import wait_until
+from .helpers import flushed_redis, pg_schema, staff_token, wait_until
 from .s3server import free_ports
 from .test_webhooks import Receiver
 

@@ -16,7 +16,7 @@ from loandocs.samplegen.bundle import application_bundle
 from loandocs.services import Services, set_services
 from loandocs.worker.runner import run_worker
 
-from .conftest import pg_schema
+from .helpers import pg_schema
 
 # Real OCR of whole applications, twice (SQLite and PostgreSQL): make test runs it, make test-fast not.
 pytestmark = pytest.mark.slow

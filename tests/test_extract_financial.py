@@ -7,7 +7,7 @@ import pytest
 from loandocs.evaluation import evaluate
 from loandocs.reader import Pipeline
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 # OCR and the text layer over the whole financial sample set: minutes; make test-fast leaves it out.
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ from loandocs.evaluation import evaluate
 from loandocs.extractor import OcrOptions
 from loandocs.extractor.ocr.base import _create
 
-from .conftest import SAMPLES
+from .helpers import SAMPLES
 
 # OCR over the whole ID card sample set: minutes; make test-fast leaves it out.
 pytestmark = pytest.mark.slow

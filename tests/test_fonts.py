@@ -12,7 +12,7 @@ from pathlib import Path
 
 from loandocs.fonts import FIX, font_problems, fontconfig_cjk_fonts, samplegen_font_files
 
-from .conftest import flushed_redis
+from .helpers import flushed_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("LOANDOCS_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")

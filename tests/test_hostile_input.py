@@ -25,7 +25,7 @@ from loandocs.services import Services
 from loandocs.store import repository as repo
 from loandocs.worker.queue import DEFAULT_QUEUE
 
-from .conftest import flushed_redis
+from .helpers import flushed_redis
 from .hostile import hostile, noise_jpeg, one_page, pdf, stream
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from loandocs.kinds.stages import _DATE
 from loandocs.kinds.values import FIELD_LABELS
 from loandocs.models import ExtractedField, Transaction
 
-from .conftest import CJK_FONT
+from .helpers import CJK_FONT
 
 
 def test_registry_is_the_only_list():

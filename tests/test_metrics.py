@@ -22,7 +22,7 @@ from loandocs.services import Services
 from loandocs.worker.queue import DEFAULT_QUEUE, REPROCESS_QUEUE, job_id_for
 from loandocs.worker.runner import run_worker
 
-from .conftest import one_page_statement_pdf, services_on, staff_token
+from .helpers import one_page_statement_pdf, services_on, staff_token
 
 REDIS_URL = os.environ.get("LOANDOCS_TEST_OPS_REDIS_URL", "redis://127.0.0.1:6379/15")
 NO_SEAL = Path(__file__).resolve().parent.parent / "samples/financial/income_pdf_004_no_seal.pdf"

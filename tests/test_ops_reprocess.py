@@ -30,8 +30,7 @@ from loandocs.services import Services, set_services
 from loandocs.store import batches
 from loandocs.store import repository as repo
 
-from .conftest import flushed_redis, one_page_statement_pdf, pg_schema
-from .helpers import TIME_SCALE
+from .helpers import TIME_SCALE, flushed_redis, one_page_statement_pdf, pg_schema
 
 # Hundreds of documents through the CLI and real worker pools.
 pytestmark = pytest.mark.soak

@@ -22,8 +22,7 @@ from loandocs.worker.pool import Pool, threads_per_worker
 from loandocs.worker.queue import DEFAULT_QUEUE, enqueue_document, job_id_for
 from loandocs.worker.runner import MAX_ATTEMPTS, run_worker, sweep
 
-from .conftest import one_page_statement_pdf, services_on
-from .helpers import wait_until
+from .helpers import one_page_statement_pdf, services_on, wait_until
 
 # Real worker processes and pools (`loandocs worker`), each loading the OCR engine.
 pytestmark = pytest.mark.soak

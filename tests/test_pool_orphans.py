@@ -18,7 +18,7 @@ from rq.scheduler import RQScheduler
 
 from loandocs.worker.queue import QUEUES
 
-from .conftest import services_on
+from .helpers import services_on
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("LOANDOCS_TEST_ORPHANS_REDIS_URL", "redis://127.0.0.1:6379/3")

@@ -21,7 +21,7 @@ from loandocs.store import access, erasure
 from loandocs.store import repository as repo
 from loandocs.store.tables import StatusHistory
 
-from .conftest import staff_token
+from .helpers import staff_token
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
 ID_NUMBER = "11010519491231002X"

@@ -26,7 +26,7 @@ from loandocs.store import repository as repo
 from loandocs.store.tables import Application
 from loandocs.workflow import review as rules
 
-from .conftest import SAMPLE_DATE, staff_token
+from .helpers import SAMPLE_DATE, staff_token
 
 REDIS_URL = "redis://127.0.0.1:6379/9"
 ID_NUMBER = "11010119900307031" + check_char("11010119900307031")

@@ -30,7 +30,7 @@ from loandocs.models import DocumentResult, ExtractedField
 from loandocs.services import Services
 from loandocs.store import repository as repo
 
-from .conftest import staff_token
+from .helpers import staff_token
 from .hostile import SAMPLE_PDFS
 
 # Property-based: schemathesis generates requests for every operation.

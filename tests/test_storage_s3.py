@@ -23,7 +23,7 @@ from loandocs.store.crypto import MAGIC
 from loandocs.store.objects import S3Backend, StorageError, StorageUnavailable, backend_for
 from loandocs.store.tables import Document
 
-from .conftest import flushed_redis
+from .helpers import flushed_redis
 from .s3server import BUCKET, CutProxy, free_ports
 
 pytestmark = pytest.mark.distributed

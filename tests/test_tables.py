@@ -12,7 +12,7 @@ from loandocs.extractor.options import Limits
 from loandocs.extractor.tables import Cell, Table, find_table
 from loandocs.extractor.textlayer import read_text_layer
 
-from .conftest import reportlab_cjk_font
+from .helpers import reportlab_cjk_font
 
 CUES = {
     "date": ["交易日期", "日期", "记账日期"],

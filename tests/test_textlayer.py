@@ -18,7 +18,7 @@ from loandocs.extractor.textlayer import (
     read_text_layer,
 )
 
-from .conftest import reportlab_cjk_font
+from .helpers import reportlab_cjk_font
 
 BODY = "本人张三于二零二四年在星河银行开立储蓄账户月收入稳定特此证明" * 3  # 93 characters
 

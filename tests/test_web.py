@@ -23,7 +23,7 @@ from loandocs.samplegen.bundle import application_bundle
 from loandocs.services import Services, set_services
 from loandocs.worker.runner import run_worker
 
-from .conftest import staff_token
+from .helpers import staff_token
 from .test_review_api import ACCOUNT, ID_NUMBER, REDIS_URL, front, materials, seed_application, statement
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,8 +29,7 @@ from loandocs.worker.queue import WEBHOOK_QUEUE
 from loandocs.worker.runner import run_worker
 from loandocs.worker.webhooks import deliver, sweep_deliveries
 
-from .conftest import flushed_redis, staff_token
-from .helpers import wait_until
+from .helpers import flushed_redis, staff_token, wait_until
 
 REDIS_URL = os.environ.get("LOANDOCS_TEST_WEBHOOKS_REDIS_URL", "redis://127.0.0.1:6379/4")
 NAME = "钱多多"

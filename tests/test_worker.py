@@ -20,8 +20,7 @@ from loandocs.store import repository as repo
 from loandocs.worker import enqueue_document
 from loandocs.worker.runner import run_worker, sweep
 
-from .conftest import flushed_redis, pg_schema
-from .helpers import wait_until
+from .helpers import flushed_redis, pg_schema, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("LOANDOCS_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
