@@ -329,7 +329,7 @@ def render_statement(cv, st: Statement, rng: random.Random, nprng: np.random.Gen
         cv.rect(left, y - head_h, right - left, head_h, stroke=0, fill=1)
         cv.setFillGray(0)
         for key, _, _ in cols:
-            _cell(cv, head_lines[key], xs[key], widths[key], y, head_h, "c", hfont, size, lead, pad)
+            draw_cell(cv, head_lines[key], xs[key], widths[key], y, head_h, "c", hfont, size, lead, pad)
         cv.setLineWidth(0.8)
         cv.line(left, y - head_h, right, y - head_h)
         if style["ruling"] != "none":
@@ -355,7 +355,7 @@ def render_statement(cv, st: Statement, rng: random.Random, nprng: np.random.Gen
                 cv.rect(left, y - h, right - left, h, stroke=0, fill=1)
                 cv.setFillGray(0)
             for key, _, align in cols:
-                _cell(cv, wrapped[i][key], xs[key], widths[key], y, h, align, font, size, lead, pad)
+                draw_cell(cv, wrapped[i][key], xs[key], widths[key], y, h, align, font, size, lead, pad)
             if style["ruling"] in ("grid", "hlines"):
                 cv.setLineWidth(0.4)
                 cv.line(left, y - h, right, y - h)
@@ -381,7 +381,8 @@ def render_statement(cv, st: Statement, rng: random.Random, nprng: np.random.Gen
     return n_pages
 
 
-def _cell(cv, lines, x, w, y, h, align, font, size, lead, pad) -> None:
+def draw_cell(cv, lines, x, w, y, h, align, font, size, lead, pad) -> None:
+    """Text lines in a table cell, aligned left (l), right (r) or centred (c); the zoo's families share it."""
     cv.setFont(font, size)
     ty = y - pad - size * 0.88
     for ln in lines:

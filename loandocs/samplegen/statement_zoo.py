@@ -31,7 +31,7 @@ from loandocs.samplegen.financial import (
     wrap_text,
 )
 from loandocs.samplegen.financial_set import _pdf, _person, _rngs, draw_page_image
-from loandocs.samplegen.statement import Statement, random_statement
+from loandocs.samplegen.statement import Statement, draw_cell, random_statement
 from loandocs.samplegen.statement_families import BY_NAME, FAMILIES, HELD_OUT, Family
 
 _NUMERIC = {"amount", "credit", "debit", "balance"}
@@ -174,7 +174,7 @@ def render(cv, st: Statement, fam: Family, rng: random.Random, nprng: np.random.
         cv.setFillGray(0)
         for key, _ in cols:
             align = fam.header_align if key in _NUMERIC or key == "date" else "l" if fam.header_align == "l" else "c"
-            _cell(cv, heads[key], xs[key], widths[key], y, head_h, align, font, size, lead, pad)
+            draw_cell(cv, heads[key], xs[key], widths[key], y, head_h, align, font, size, lead, pad)
         cv.setLineWidth(0.8)
         cv.line(left, y - head_h, right, y - head_h)
         return y - head_h
@@ -206,7 +206,7 @@ def render(cv, st: Statement, fam: Family, rng: random.Random, nprng: np.random.
             for key, _ in cols:
                 align = "r" if key in _NUMERIC else fam.date_align if key == "date" else \
                     "c" if key in ("no", "dc", "currency", "time", "status", "channel") else "l"
-                _cell(cv, wrapped[i][key], xs[key], widths[key], y, h, align, font, size, lead, pad)
+                draw_cell(cv, wrapped[i][key], xs[key], widths[key], y, h, align, font, size, lead, pad)
             if fam.ruling in ("grid", "hlines"):
                 cv.setLineWidth(0.4)
                 cv.line(left, y - h, right, y - h)
@@ -231,19 +231,6 @@ def render(cv, st: Statement, fam: Family, rng: random.Random, nprng: np.random.
         cv.drawCentredString(W / 2, bottom - size, f"第 {p + 1} 页 共 {n} 页")
         cv.showPage()
     return n
-
-
-def _cell(cv, lines, x, w, y, h, align, font, size, lead, pad) -> None:
-    cv.setFont(font, size)
-    ty = y - pad - size * 0.88
-    for ln in lines:
-        if align == "r":
-            cv.drawRightString(x + w - pad, ty, ln)
-        elif align == "c":
-            cv.drawCentredString(x + w / 2, ty, ln)
-        else:
-            cv.drawString(x + pad, ty, ln)
-        ty -= lead
 
 
 def truth(st: Statement, fam: Family, pages: int) -> dict:
