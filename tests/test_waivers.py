@@ -65,3 +65,22 @@ def test_a_reviewer_waives_a_false_check_and_the_application_moves_on(world):
         add_file(services, s, app["id"], [_unsealed()], "again")
         a = workflow.assess_application(s, repo.get_application(s, app["id"]))
     assert "seal_missing" in a.failed_codes[-1]
+
+
+def test_the_review_page_offers_the_waiver_and_shows_it(world):
+    services, client, h = world
+    files = materials()
+    files[2] = [_unsealed()]
+    app = seed_application(services, files)
+    cert_doc = app["docs"][2]
+    page = client.get(f"/review/applications/{app['id']}", headers=h["reviewer"])
+    assert page.status_code == 200, page.text[:300]
+    form = f'<form class="waive stack" id="waive-{cert_doc}-0-seal_missing" hidden data-doc="{cert_doc}" data-part="0" data-code="seal_missing">'
+    assert form in page.text
+    assert f'<label for="r-waive-{cert_doc}-0-seal_missing">' in page.text  # every control has its label
+
+    r = client.post(f"/v1/documents/{cert_doc}/waivers", headers=h["reviewer"], json={"code": "seal_missing", "reason": "原件有章"})
+    assert r.status_code == 201, r.text
+    page = client.get(f"/review/applications/{app['id']}", headers=h["reviewer"]).text
+    assert form not in page
+    assert "已豁免" in page and "李审核：原件有章" in page

@@ -132,6 +132,7 @@ class PartView:
     fields: list[FieldView]
     failed: list[Check]
     transactions: list[TxnView] | None
+    waived: list[Check] = field(default_factory=list)  # failing checks a reviewer overruled
     accounts: list[AccountView] | None = None
     queries: list[QueryView] | None = None
     account_columns: tuple[tuple[str, str], ...] = ACCOUNT_COLUMNS
@@ -233,6 +234,7 @@ def build_file(doc: s.ApplicationDocumentOut, detail: s.DocumentOut, corrections
         parts.append(PartView(index=index, doc_type=summary.doc_type,
                               doc_type_zh=DOC_TYPE_ZH.get(summary.doc_type, summary.doc_type),
                               pages=pages, fields=fields, failed=failed, transactions=transactions,
+                              waived=[c for c in summary.checks if c.waived_by],
                               accounts=_accounts(doc.id, index, full, failed, pages), queries=_queries(full)))
     return FileView(id=doc.id, filename=doc.filename, status=doc.status, error_code=doc.error_code, parts=parts)
 

@@ -55,6 +55,27 @@
       if (!form.hidden) form.querySelector("input").focus();
     });
   });
+  // Waive a machine check on one document, with the reviewer's reason.
+  document.querySelectorAll("form.waive").forEach((form) => {
+    const err = form.querySelector(".error");
+    form.querySelector(".cancel").addEventListener("click", () => { form.hidden = true; });
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      err.hidden = true;
+      try {
+        await api.send("POST", "/v1/documents/" + form.dataset.doc + "/waivers", {
+          code: form.dataset.code, part: Number(form.dataset.part), reason: form.elements.reason.value,
+        });
+        location.reload();
+      } catch (e) {
+        err.textContent = "豁免失败：" + e.message;
+        err.hidden = false;
+        button.disabled = false;
+      }
+    });
+  });
   document.querySelectorAll("form.correct").forEach((form) => {
     const err = form.querySelector(".error");
     form.querySelector(".cancel").addEventListener("click", () => { form.hidden = true; });
