@@ -7,21 +7,17 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile, status
-from sqlalchemy.orm import Session
 
 from loandocs import workflow
 from loandocs.api import schemas as s
+from loandocs.api import views
 from loandocs.api.auth import OWN_APPLICATION, OWN_DOCUMENT, PUBLIC, STAFF, Caller, record
 from loandocs.api.deps import ServicesDep, SessionDep
 from loandocs.api.errors import UnsupportedMediaType
 from loandocs.api.filenames import MIME_TYPES, safe_filename
-from loandocs.api.privacy import visible
 from loandocs.errors import FileTooLarge, InputError
 from loandocs.extractor.loading import check_file
-from loandocs.models import DocumentResult
-from loandocs.rules.assessment import assess
 from loandocs.store import repository as repo
-from loandocs.store import review
 from loandocs.worker.queue import enqueue_document
 
 log = logging.getLogger("loandocs.api")
@@ -95,53 +91,10 @@ def upload_document(app_id: str, file: UploadFile, session: SessionDep, services
     return s.UploadOut(document_id=done.document_id, status=done.status)
 
 
-def _results(session: Session, doc: repo.DocumentRecord) -> tuple[int | None, list[DocumentResult]]:
-    """The latest extraction's documents with reviewer corrections applied to their fields."""
-    ext = repo.latest_extraction(session, doc.id)
-    if ext is None:
-        return None, []
-    corrections = repo.list_corrections(session, doc.id)
-    return ext.version, [review.apply_corrections(part, corrections) for part in ext.result]
-
-
 @router.get("/applications/{app_id}", response_model=s.ApplicationOut, responses={**NOT_FOUND, **AUTH})
 def get_application(app_id: str, session: SessionDep,
                     caller: Annotated[Caller, Depends(OWN_APPLICATION)]) -> s.ApplicationOut:
-    app = repo.get_application(session, app_id)
-    record(session, caller, "read", "application", app_id, app_id)
-    files = review.files_of(session, [app_id])[app_id]  # every file, in three queries
-    docs = [f.document for f in files]
-    owners: list[int] = []  # owners[k]: index into docs of the k-th extracted part
-    parts: list[DocumentResult] = []
-    hashes: list[str] = []
-    for n, f in enumerate(files):
-        parts += f.parts
-        owners += [n] * len(f.parts)
-        hashes += [f.document.sha256] * len(f.parts)
-    # With nothing extracted yet the checklist shows nothing present and completeness 0;
-    # missing materials are not asked for while the uploads are still being read.
-    result = assess(parts, app.loan_type, app.application_date, workflow.policy(), file_hashes=hashes, revalidate=bool(parts),
-                    waivers=review.waivers_by_part(files))
-    by_doc: list[list[s.DocumentPartOut]] = [[] for _ in docs]
-    for k, part in enumerate(result.documents):
-        part = visible(caller, part)
-        by_doc[owners[k]].append(s.DocumentPartOut(doc_type=part.doc_type, pages=part.pages, fields=part.fields,
-                                                   checks=part.checks))
-    documents = [
-        s.ApplicationDocumentOut(
-            id=d.id, filename=d.filename, status=d.status, error_code=d.error_code, doc_type=d.doc_type,
-            fields=by_doc[n][0].fields if by_doc[n] else {},
-            checks=[c for p in by_doc[n] for c in p.checks], parts=by_doc[n],
-        )
-        for n, d in enumerate(docs)
-    ]
-    history = [s.HistoryOut.model_validate(h, from_attributes=True) for h in repo.status_history(session, app_id)]
-    return s.ApplicationOut(
-        id=app.id, application_no=app.application_no, applicant_name=app.applicant_name, loan_type=app.loan_type,
-        amount=app.amount, term_months=app.term_months, purpose=app.purpose, application_date=app.application_date,
-        status=app.status, completeness=result.completeness, checklist=result.checklist, documents=documents,
-        supplement=result.supplement if parts else [], review=result.review if parts else [], history=history,
-    )
+    return views.application_out(session, caller, app_id)
 
 
 @router.get("/applications", response_model=s.ApplicationListOut, responses=AUTH)
@@ -186,10 +139,4 @@ def get_page_image(doc_id: str, index: int, page: int, session: SessionDep, serv
 
 @router.get("/documents/{doc_id}", response_model=s.DocumentOut, responses={**NOT_FOUND, **AUTH})
 def get_document(doc_id: str, session: SessionDep, caller: Annotated[Caller, Depends(OWN_DOCUMENT)]) -> s.DocumentOut:
-    doc = repo.get_document(session, doc_id)
-    version, results = _results(session, doc)
-    results = [visible(caller, r) for r in results]
-    record(session, caller, "read", "document", doc_id, doc.application_id)
-    return s.DocumentOut(id=doc.id, application_id=doc.application_id, filename=doc.filename, status=doc.status,
-                         error_code=doc.error_code, error_message=doc.error_message, doc_type=doc.doc_type,
-                         extraction_version=version, documents=results)
+    return views.document_out(session, caller, doc_id)

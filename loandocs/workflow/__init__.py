@@ -18,6 +18,7 @@ from loandocs.workflow.application import (
     REPROCESS_ACTOR,
     Accepted,
     ApplicationClosed,
+    ApplicationView,
     ConsentMissing,
     NewApplication,
     UnknownLoanType,
@@ -30,6 +31,7 @@ from loandocs.workflow.application import (
     reassess,
     reassess_after_review,
     status_of,
+    view_of,
 )
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "STATUS_ZH",
     "TRANSITIONS",
     "Accepted",
+    "ApplicationView",
     "ApplicationClosed",
     "ConsentMissing",
     "NewApplication",
@@ -57,4 +60,5 @@ __all__ = [
     "reassess",
     "reassess_after_review",
     "status_of",
+    "view_of",
 ]

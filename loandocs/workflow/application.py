@@ -107,6 +107,35 @@ def assess_application(session: Session, app: repo.ApplicationRecord, checklist:
     return assessment_of(app, store.files_of(session, [app.id])[app.id], checklist)
 
 
+@dataclass(frozen=True)
+class ApplicationView:
+    """An application as its views show it: every file (finished or not), the assessment of
+    every part read so far, and for each part the index of its file."""
+
+    application: repo.ApplicationRecord
+    files: list[store.FileResults]
+    assessment: Assessment
+    owners: list[int]  # owners[k]: index into files of the assessment's k-th document
+    history: list[repo.HistoryRecord]
+
+
+def view_of(session: Session, app_id: str, checklist: Checklist | None = None) -> ApplicationView:
+    app = repo.get_application(session, app_id)
+    files = store.files_of(session, [app_id])[app_id]  # every file, in three queries
+    parts = [p for f in files for p in f.parts]
+    owners = [n for n, f in enumerate(files) for _ in f.parts]
+    hashes = [f.document.sha256 for f in files for _ in f.parts]
+    # With nothing extracted yet the checklist shows nothing present and completeness 0;
+    # missing materials are not asked for while the uploads are still being read.
+    result = assess(
+        parts, app.loan_type, app.application_date, policy(checklist), file_hashes=hashes, revalidate=bool(parts),
+        waivers=store.waivers_by_part(files),
+    )  # fmt: skip
+    if not parts:
+        result = result.model_copy(update={"supplement": [], "review": []})
+    return ApplicationView(app, files, result, owners, repo.status_history(session, app_id))
+
+
 def reassess(s: Session, app_id: str, *, actor: str = ACTOR, note: str = "", checklist: Checklist | None = None) -> str | None:
     """Move the application once all its documents are done. Returns the new status, or None
     when nothing moved (documents still pending, or the application is past collection).

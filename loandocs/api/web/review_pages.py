@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from loandocs import workflow
-from loandocs.api import auth, routes
+from loandocs.api import auth, views
 from loandocs.api.auth import PUBLIC, STAFF, Caller
 from loandocs.api.deps import SessionDep
 from loandocs.api.review_routes import build_queue
@@ -107,13 +107,13 @@ def queue_page(request: Request, session: SessionDep, caller: Annotated[Caller, 
 @router.get("/review/applications/{app_id}", response_class=HTMLResponse)
 def application_page(app_id: str, request: Request, session: SessionDep,
                      caller: Annotated[Caller, Depends(STAFF)]) -> HTMLResponse:
-    app = routes.get_application(app_id, session, caller)  # audited there, masked for admins
+    app = views.application_out(session, caller, app_id)  # audited there, masked for admins
     stored = repo.get_application(session, app_id)
     thresholds = workflow.policy().thresholds(app.loan_type)
     reveal = caller.sees_identifiers
     files = []
     for d in app.documents:
-        detail = routes.get_document(d.id, session, caller)
+        detail = views.document_out(session, caller, d.id)
         corrections = repo.list_corrections(session, d.id)
         ext = repo.latest_extraction(session, d.id)
         machine = ext.result if ext else []
