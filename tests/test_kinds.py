@@ -71,6 +71,7 @@ def test_printed_totals_that_disagree_with_the_rows_are_not_shown_as_sure():
     }  # fmt: skip
 
 
+@pytest.mark.slow  # the real OCR engine
 def test_a_misread_row_on_a_scan_is_read_again(engine):
     """The OCR first read 996.95 as 969665.0 (a lost decimal point): the row breaks the running
     balance, so the row's pixels are read again, enlarged, and the pair that restores the

@@ -42,6 +42,7 @@ def _age_findings(findings: list[dict]) -> list[dict]:
     return [f for f in findings if f["code"] == "age_out_of_range"]
 
 
+@pytest.mark.slow  # two OCR runs in subprocesses
 def test_env_threshold_reaches_the_check_command(tmp_path):
     shutil.copy(FRONT, tmp_path)
     assert _age_findings(_check(tmp_path)["supplement"]) == []
