@@ -49,6 +49,9 @@ class EvalReport:
     table_rows: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     errors: list[dict] = field(default_factory=list)  # every mismatch, for reading
     files: int = 0
+    # Calibration: fields returned, by confidence bucket -> share right (DESIGN: >= 99.5% of
+    # the fields returned with confidence >= 0.9 must be right). Absent fields are not counted.
+    calibration: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
 
     def to_dict(self) -> dict:
         def t(d: dict[str, Tally]) -> dict:
@@ -67,6 +70,7 @@ class EvalReport:
                                   "rows_by_family": t(self.family_tx_rows),
                                   "edited_by_family": t(self.family_edited)}} if self.zoo_tx_rows else {}),
             **({"tables": {"cells": t(self.table_cells), "rows_by_variant": t(self.table_rows)}} if self.table_cells else {}),
+            "calibration": t(self.calibration),
             "mismatches": self.errors,
         }
 
@@ -77,6 +81,16 @@ def normalise(value: object) -> object:
     if isinstance(value, float):
         return round(value, 2)
     return value
+
+
+CONFIDENCE_BUCKETS = (0.5, 0.8, 0.9, 0.95, 0.99)
+
+
+def confidence_bucket(c: float) -> str:
+    """'0.90-0.95' style bucket names that sort in order."""
+    lo = max([0.0, *(b for b in CONFIDENCE_BUCKETS if c >= b)])
+    hi = min([1.0, *(b for b in CONFIDENCE_BUCKETS if b > c)])
+    return f"{lo:.2f}-{hi:.2f}"
 
 
 def compare(truth: dict, docs: list[DocumentResult], report: EvalReport) -> None:
@@ -94,6 +108,8 @@ def compare(truth: dict, docs: list[DocumentResult], report: EvalReport) -> None
         for name, want in expected.get("fields", {}).items():
             got = match.fields[name].value if match is not None and name in match.fields else None
             ok = normalise(got) == normalise(want)
+            if got is not None and match is not None:
+                report.calibration[confidence_bucket(match.fields[name].confidence)].add(ok)
             report.by_variant[variant].add(ok)
             report.by_field[f"{expected['doc_type']}.{name}"].add(ok)
             if "family" in truth:

@@ -15,15 +15,12 @@ import numpy as np
 from loandocs.extractor.layout import Row, group_rows
 from loandocs.extractor.ocr.base import OcrLine, OcrWord
 
-# (label above, label below) as printed on the documents we know.
+# (label above, label below) as printed on the documents we know: every pair down the card's
+# label column, so that any two labels read settle it (a watermark or a stamp may hide others).
+_FRONT_COLUMN = ("姓名", "性别", "出生", "住址", "公民身份号码")
+_BACK_COLUMN = ("中华人民共和国", "居民身份证", "签发机关", "有效期限")
 ORDER_PAIRS: list[tuple[str, str]] = [
-    ("姓名", "公民身份号码"),
-    ("姓名", "住址"),
-    ("性别", "出生"),
-    ("出生", "公民身份号码"),
-    ("中华人民共和国", "签发机关"),
-    ("居民身份证", "有效期限"),
-    ("签发机关", "有效期限"),
+    (col[i], col[j]) for col in (_FRONT_COLUMN, _BACK_COLUMN) for i in range(len(col)) for j in range(i + 1, len(col))
 ]
 FRONT_ANCHORS = ("姓名", "性别", "民族", "出生", "住址", "公民身份号码")
 BACK_ANCHORS = ("中华人民共和国", "居民身份证", "签发机关", "有效期限")

@@ -61,7 +61,7 @@ def _card_like(q: np.ndarray, img_area: float) -> bool:
     return 1.42 <= ratio <= 1.80 and 0.08 * img_area <= area <= 0.97 * img_area and cv2.isContourConvex(q.astype(np.int32))
 
 
-def _candidate_masks(gray: np.ndarray) -> list[np.ndarray]:
+def _candidate_masks(gray: np.ndarray, brightest: np.ndarray | None = None) -> list[np.ndarray]:
     """Binary masks in which a card may appear as one blob: bright-on-dark (a card on a desk),
     not-quite-white (a card on a scanner bed), edges, and dark-on-bright."""
     blur = cv2.GaussianBlur(gray, (7, 7), 0)
@@ -75,7 +75,26 @@ def _candidate_masks(gray: np.ndarray) -> list[np.ndarray]:
     med = float(np.median(blur))
     edges = cv2.Canny(blur, int(max(0, 0.66 * med)), int(min(255, 1.33 * med)))
     edges = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, kernel, iterations=2)
-    return [bright, off_white, edges]
+    # A stamp in colour over a card's edge would widen the card's grey block: judged on each
+    # pixel's brightest channel, coloured ink is as pale as paper.
+    tone = blur if brightest is None else cv2.GaussianBlur(brightest, (7, 7), 0)
+    return [bright, off_white, edges, *_darker_than_paper(tone)]
+
+
+def _darker_than_paper(blur: np.ndarray) -> list[np.ndarray]:
+    """A card on a photocopy: a grey block a little darker than the grey paper around it,
+    with watermark writing running across its edges. The paper is the page's commonest tone;
+    opening with a kernel wider than a stroke removes the writing outside the card (thin
+    strokes) and keeps the card (a filled area); closing then fills the card's paler parts."""
+    paper = float(np.median(blur))
+    mask = (blur < paper - max(8.0, 0.05 * paper)).astype(np.uint8) * 255
+    k = max(9, (min(blur.shape) // 40) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    # Both orders: opening first keeps writing off the card's edge (closing first would fuse
+    # its strokes into blobs there); closing first keeps a card whose pale parts split it.
+    opened = cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE, kernel, iterations=2)
+    closed = cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel, iterations=2), cv2.MORPH_OPEN, kernel)
+    return [opened, closed]
 
 
 def _fit_quad(contour: np.ndarray) -> np.ndarray | None:
@@ -92,7 +111,7 @@ def _fit_quad(contour: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def find_cards(image: np.ndarray, max_cards: int = 2) -> list[np.ndarray]:
+def find_cards(image: np.ndarray, max_cards: int = 4) -> list[np.ndarray]:
     """Corner quads (source pixels, tl/tr/br/bl) of up to ``max_cards`` card-shaped objects,
     best first by area and how well the blob fills its quad, then in reading order."""
     h, w = image.shape[:2]
@@ -101,14 +120,17 @@ def find_cards(image: np.ndarray, max_cards: int = 2) -> list[np.ndarray]:
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
     area = float(gray.shape[0] * gray.shape[1])
     candidates: list[tuple[float, np.ndarray]] = []
-    for mask in _candidate_masks(gray):
+    for k, mask in enumerate(_candidate_masks(gray, small.max(axis=2) if small.ndim == 3 else None)):
+        # The photocopy masks (a grey block on grey paper) look for cards lying on a page:
+        # such a card never reaches the page's edge, while a scan's shaded margin does.
+        on_page = k >= 3
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         for c in sorted(contours, key=cv2.contourArea, reverse=True)[:6]:
             c_area = cv2.contourArea(c)
             if c_area < 0.08 * area:
                 break
             q = _fit_quad(c)
-            if q is None or not _card_like(q, area):
+            if q is None or not _card_like(q, area) or (on_page and (_touches_edge(q, gray.shape, 0.01) or cv2.contourArea(q) > 0.4 * area)):
                 continue
             fill = c_area / max(1.0, cv2.contourArea(q))
             if fill < 0.85 or fill > 1.15:
@@ -180,9 +202,41 @@ def measure_quality(image: np.ndarray, page: int = 1) -> PageQuality:
         width=w,
         height=h,
         blur=round(sharp, 1),
-        glare=round(float(blown.mean()), 4),
+        glare=round(_specular_share(blown, gray), 4),
         brightness=round(float(gray.mean()), 1),
     )
+
+
+def _specular_share(blown: np.ndarray, gray: np.ndarray) -> float:
+    """Share of the image under specular highlights: blown-out blobs brighter than the
+    surface around them. White paper photographed at full exposure is blown out too, but it
+    is the surface itself (one large blob, or pieces whose surroundings are as white), so
+    it does not count: it hides no text."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(blown, connectivity=8)
+    total = float(blown.size)
+    # The ring looked at lies a little away from the blob: a highlight fades out over a
+    # few pixels, and that fringe is nearly as white as the blob.
+    ring_px = max(5, gray.shape[1] // 60)
+    near, far = np.ones((ring_px, ring_px), np.uint8), np.ones((3 * ring_px, 3 * ring_px), np.uint8)
+    share = 0.0
+    for i in range(1, n):
+        area = stats[i, cv2.CC_STAT_AREA]
+        if area < 50 or area > 0.2 * total:
+            continue
+        x, y, bw, bh = stats[i, :4]
+        pad = 2 * ring_px
+        x0, y0 = max(0, x - pad), max(0, y - pad)
+        x1, y1 = min(gray.shape[1], x + bw + pad), min(gray.shape[0], y + bh + pad)
+        blob = (labels[y0:y1, x0:x1] == i).astype(np.uint8)
+        ring = (cv2.dilate(blob, far) > 0) & (cv2.dilate(blob, near) == 0) & (blown[y0:y1, x0:x1] == 0)
+        if not ring.any():
+            continue
+        around = float(np.median(gray[y0:y1, x0:x1][ring]))
+        # The surface around a highlight is a card or paper in ordinary light, not a dark
+        # desk (a white sheet's edge) and not paper as white as the blob.
+        if 120 <= around <= 242:
+            share += area / total
+    return share
 
 
 def quality_problems(q: PageQuality) -> list[str]:
@@ -206,6 +260,12 @@ def _touches_edge(quad: np.ndarray, shape: tuple[int, ...], margin: float = 0.00
     return bool((quad[:, 0] <= mx).any() or (quad[:, 0] >= w - 1 - mx).any() or (quad[:, 1] <= my).any() or (quad[:, 1] >= h - 1 - my).any())
 
 
+def _complete_card(quad: np.ndarray) -> bool:
+    w, h = _quad_sides(quad)
+    ratio = max(w, h) / max(1.0, min(w, h))
+    return abs(ratio / CARD_ASPECT - 1) <= 0.035
+
+
 def card_regions(image: np.ndarray, page: int = 1) -> list[Region]:
     """Rectified cards found in the image; empty when none is visible as a separate object
     (a scan cropped to the card, or a document page)."""
@@ -214,11 +274,64 @@ def card_regions(image: np.ndarray, page: int = 1) -> list[Region]:
         card, rotation = rectify_card(image, quad)
         q = measure_quality(card, page)
         q.card_detected = True
-        q.card_cut_off = _touches_edge(quad, image.shape)
+        # A card that fills the frame touches it on every side and still has a card's
+        # proportions; one cut off by the frame touches it and has lost them.
+        q.card_cut_off = _touches_edge(quad, image.shape) and not _complete_card(quad)
         q.source_card_width = int(round(max(_quad_sides(quad))))
         q.rotation = rotation
         regions.append(Region(image=card, quality=q, is_card=True, quad=quad))
     return regions
+
+
+# A4 is 1.414; a phone photo adds some perspective. A sheet must fill a good part of the
+# photo to be taken for the page (a smaller one is a card, a receipt, or nothing).
+PAGE_RATIO = (1.25, 1.66)  # keystone stretches A4 (1.414) to 1.6; cards are found first
+MIN_PAGE_AREA = 0.25
+
+
+def find_page(image: np.ndarray) -> np.ndarray | None:
+    """Corners (tl, tr, br, bl, source pixels) of a sheet of paper photographed on a darker
+    surface; None when the image is the page itself (a scan) or no sheet stands out."""
+    h, w = image.shape[:2]
+    scale = min(1.0, DETECT_SIDE / max(h, w))
+    small = cv2.resize(image, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else image
+    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+    area = float(gray.shape[0] * gray.shape[1])
+    blur = cv2.GaussianBlur(gray, (7, 7), 0)
+    _, mask = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    k = max(5, (min(gray.shape) // 50) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel, iterations=3)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    c = max(contours, key=cv2.contourArea)
+    c_area = cv2.contourArea(c)
+    if not MIN_PAGE_AREA * area <= c_area <= 0.97 * area:
+        return None
+    q = _fit_quad(c)
+    if q is None or _touches_edge(q, gray.shape):
+        return None
+    pw, ph = _quad_sides(q)
+    ratio = max(pw, ph) / max(1.0, min(pw, ph))
+    if not PAGE_RATIO[0] <= ratio <= PAGE_RATIO[1] or c_area / max(1.0, cv2.contourArea(q)) < 0.9:
+        return None
+    # The sheet must be paper: brighter than what surrounds it.
+    inside = np.zeros(gray.shape, np.uint8)
+    cv2.fillConvexPoly(inside, q.astype(np.int32), 255)
+    if float(np.median(gray[inside > 0])) < float(np.median(gray[inside == 0])) + 40:
+        return None
+    return q / scale
+
+
+def flatten_page(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """The sheet warped to a rectangle of its own proportions, at most ``MAX_PAGE_SIDE``."""
+    w, h = _quad_sides(quad)
+    s = min(1.0, MAX_PAGE_SIDE / max(w, h))
+    size = (int(round(w * s)), int(round(h * s)))
+    dst = np.array([[0, 0], [size[0] - 1, 0], [size[0] - 1, size[1] - 1], [0, size[1] - 1]], np.float32)
+    m = cv2.getPerspectiveTransform(quad.astype(np.float32), dst)
+    return cv2.warpPerspective(image, m, size, flags=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
 def page_region(image: np.ndarray, page: int = 1, assume_card: bool = False) -> Region:

@@ -8,12 +8,16 @@ a page image is needed, e.g. to look for a seal); other pages are rendered and O
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
+
 from loandocs.errors import InputError
-from loandocs.extractor import preprocess
+from loandocs.extractor import overlay, preprocess
 from loandocs.extractor.layout import group_rows
 from loandocs.extractor.loading import load_file, render_pdf_pages
 from loandocs.extractor.ocr.base import OcrLine, OcrWord
-from loandocs.extractor.orientation import deskew, is_sideways, is_upside_down, rotate_lines_180, skew_angle, split_front_back
+from loandocs.extractor.orientation import BACK_ANCHORS, FRONT_ANCHORS, deskew, is_sideways, is_upside_down, rotate_lines_180, skew_angle, split_front_back
 from loandocs.extractor.pipeline import Part, Work, stage
 from loandocs.extractor.textlayer import read_text_layer
 from loandocs.models import PageQuality
@@ -83,10 +87,20 @@ def preprocess_stage(work: Work) -> None:
         if not regions:
             h, w = img.shape[:2]
             ratio = max(h, w) / max(1, min(h, w))
-            regions = [preprocess.page_region(img, page.number, assume_card=not is_pdf and CARD_RATIO[0] <= ratio <= CARD_RATIO[1])]
+            flat = None if is_pdf else flat_sheet(img)
+            if flat is not None:
+                img = page.image = flat
+            regions = [preprocess.page_region(img, page.number, assume_card=flat is None and not is_pdf and CARD_RATIO[0] <= ratio <= CARD_RATIO[1])]
         for r in regions:
             work.parts.append(Part(page=page.number, image=r.image, quality=r.quality, is_card=r.is_card))
     work.parts.sort(key=lambda p: p.page)
+
+
+def flat_sheet(image: np.ndarray) -> np.ndarray | None:
+    """A photographed sheet put flat and cropped (so the reviewer's page image shows the page
+    and OCR reads it straight); None when no sheet stands out from its background."""
+    sheet = preprocess.find_page(image)
+    return None if sheet is None else preprocess.flatten_page(image, sheet)
 
 
 @stage("ocr")
@@ -98,22 +112,37 @@ def ocr_stage(work: Work) -> None:
         read_part(work, part)
 
 
+def _read(engine, image) -> list[OcrLine]:
+    """One OCR pass over the image with coloured stamps taken out (the part keeps its
+    colours: the seal is looked for there later)."""
+    return engine.read(overlay.without_stamps(image, overlay.find_stamps(image)))
+
+
+def _text(lines: list[OcrLine]) -> list[OcrLine]:
+    """The lines that are print, not watermark: orientation and skew are judged on these."""
+    return [ln for ln in lines if not overlay.is_overlay_text(ln.text)]
+
+
 def read_part(work: Work, part: Part) -> None:
-    """OCR one part, turning and levelling it as its text requires."""
+    """OCR one part, turning and levelling it as its text requires; then take watermarks
+    and stamps out of what was read (``overlay``)."""
     engine = work.ocr()
-    part.lines = engine.read(part.image)
-    if is_sideways(part.lines):
+    part.lines = _read(engine, part.image)
+    # A card outlined and rectified lies landscape, so its print runs level (right way up or
+    # upside down); writing that runs down it is a watermark, not a reason to turn it.
+    rectified = part.is_card and bool(part.quality.card_detected)
+    if not rectified and is_sideways(_text(part.lines)):
         # The text runs vertically: the page lies on its side. Turn it and read again.
         part.image = preprocess.rotate(part.image, 90)
         part.quality.rotation = (part.quality.rotation + 90) % 360
-        part.lines = engine.read(part.image)
-    angle = skew_angle(part.lines)
+        part.lines = _read(engine, part.image)
+    angle = skew_angle(_text(part.lines))
     if abs(angle) > MAX_SKEW_DEGREES:
         # A crooked scan or a card we could not outline: level the page so that rows
         # group right (fields would otherwise merge across rows).
         part.image, part.lines = deskew(part.image, part.lines, angle)
         part.quality.width, part.quality.height = part.image.shape[1], part.image.shape[0]
-    if is_upside_down(group_rows(part.lines)):
+    if is_upside_down(group_rows(_text(part.lines))):
         # The angle classifier already read each line the right way up; what is left is
         # to put the boxes where they are on the upright page. Reading the turned image
         # again costs a second pass and can help one-character values (性别, 民族).
@@ -121,9 +150,33 @@ def read_part(work: Work, part: Part) -> None:
         part.image = preprocess.rotate(part.image, 180)
         part.quality.rotation = (part.quality.rotation + 180) % 360
         if work.options.reread_upside_down:
-            part.lines = engine.read(part.image)
+            part.lines = _read(engine, part.image)
         else:
             part.lines = rotate_lines_180(part.lines, shape)
+    stamps = overlay.find_stamps(part.image)
+    lines, report = overlay.clean_lines(part.lines, stamps)
+    if part.is_card and report.found:
+        # Watermark writing or a stamp lies over a card: read it again with the translucent
+        # ink taken out, and keep the reading that shows more of what a card prints (labels,
+        # an ID number, dates). Lines under the overlay stay capped whichever is kept. Only
+        # cards: on a page (a statement) light print would go with the ink, and a bank's
+        # seal line is not a reason to read a whole page twice.
+        again, _ = overlay.clean_lines(engine.read(overlay.without_watermark(overlay.without_stamps(part.image, stamps))), stamps)
+        if _print_score(again) >= _print_score(lines):
+            lines = overlay.cap_covered(again, report)
+    part.lines = lines
+
+
+_ANCHORS = FRONT_ANCHORS + BACK_ANCHORS + ("公司", "收入", "证明", "日期")
+_ID_RUN = re.compile(r"\d{17}[\dXx]")
+_DATE_RUN = re.compile(r"\d{4}\D{0,2}\d{1,2}\D{0,2}\d{1,2}")
+
+
+def _print_score(lines: list[OcrLine]) -> int:
+    """How much of a document's own print a reading shows: labels found, an ID number,
+    dates. Used to choose between two readings of one part."""
+    text = "\n".join(ln.text.replace(" ", "") for ln in lines)
+    return sum(a in text for a in _ANCHORS) + 2 * bool(_ID_RUN.search(text)) + len(_DATE_RUN.findall(text))
 
 
 @stage("layout")

@@ -7,9 +7,10 @@ Adding a kind is one module here (its ``KIND``), one line in ``KINDS`` and its m
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 
+from loandocs.extractor.layout import Row
 from loandocs.kinds import (
     bank_statement,
     business_licence,
@@ -71,6 +72,30 @@ def score_types(text: str) -> dict[str, float]:
     return {k.name: k.score(compact) for k in KINDS}
 
 
+# A card is a card by its shape, not by holding an 18-digit number (a credit report's header,
+# a contract): the kind's labels must start rows in the card's order down one left edge. Per
+# kind: (evidence, labels needed on a page, labels needed on a card-shaped region).
+_CARD_LAYOUT: dict[str, tuple[Callable[[list[Row]], int], int, int]] = {
+    id_card_front.KIND.name: (id_card_front.layout_evidence, 3, 2),
+    id_card_back.KIND.name: (id_card_back.layout_evidence, 2, 1),
+}
+
+
+def classify_rows(rows: list[Row], card_shaped: bool = False) -> tuple[str, float]:
+    """Like ``classify_text``, but a card kind must also show its layout; a page that fits no
+    kind well is ``unknown``, never the nearest kind."""
+    scores = score_types("\n".join(r.text for r in rows))
+    total = sum(scores.values())
+    for name in sorted(scores, key=lambda k: -scores[k]):
+        if scores[name] < MIN_SCORE:
+            break
+        gate = _CARD_LAYOUT.get(name)
+        if gate is not None and gate[0](rows) < (gate[2] if card_shaped else gate[1]):
+            continue
+        return name, round(scores[name] / total, 3)
+    return UNKNOWN, 0.0
+
+
 def classify_text(text: str) -> tuple[str, float]:
     """The most likely kind's name and a 0-1 confidence (share of the best score among all);
     ``unknown`` with 0 when no kind has enough evidence."""
@@ -93,6 +118,7 @@ __all__ = [
     "PagePart",
     "ParseInput",
     "Parsed",
+    "classify_rows",
     "classify_text",
     "get",
     "identity_number",

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from loandocs.extractor.layout import Row
 from loandocs.extractor.parsers.idcard import parse_back
+from loandocs.kinds import grammars
 from loandocs.kinds.base import CheckContext, DocumentKind, FieldSpec, FieldType, Parsed, ParseInput, Values, fields_of
+from loandocs.kinds.id_card_front import labels_in_order
 from loandocs.models import Check, DocumentResult
 from loandocs.rules.catalog import make_check
 
@@ -17,7 +20,14 @@ FIELDS = fields_of(
 
 
 def parse(doc: ParseInput) -> Parsed:
-    return Parsed(parse_back(doc.first.rows, doc.first.page))
+    fields = parse_back(doc.first.rows, doc.first.page)
+    grammars.enforce(fields, grammars.BACK)
+    return Parsed(fields)
+
+
+def layout_evidence(rows: list[Row]) -> int:
+    """签发机关 above 有效期限 down one left edge, the title above them counting too."""
+    return max(labels_in_order(rows, ("签发机关", "有效期限")), labels_in_order(rows, ("居民身份证", "有效期限")))
 
 
 def checks(doc: DocumentResult, f: Values, ctx: CheckContext) -> list[Check]:

@@ -6,7 +6,9 @@ import datetime as dt
 
 from loandocs.extractor import idnumber
 from loandocs.extractor.idnumber import ID_PATTERN
+from loandocs.extractor.layout import Row, find_label
 from loandocs.extractor.parsers.idcard import parse_front
+from loandocs.kinds import grammars
 from loandocs.kinds.base import CheckContext, DocumentKind, FieldSpec, FieldType, Parsed, ParseInput, Values, fields_of
 from loandocs.models import Check, DocumentResult
 from loandocs.rules.catalog import make_check
@@ -22,7 +24,42 @@ FIELDS = fields_of(
 
 
 def parse(doc: ParseInput) -> Parsed:
-    return Parsed(parse_front(doc.first.rows, doc.first.page))
+    fields = parse_front(doc.first.rows, doc.first.page)
+    grammars.enforce(fields, grammars.FRONT)
+    return Parsed(fields)
+
+
+# The card's labels down its left side, top to bottom (民族 shares the 性别 row).
+LABEL_COLUMN = ("姓名", "性别", "出生", "住址", "公民身份号码")
+
+
+def layout_evidence(rows: list[Row]) -> int:
+    """How many of the card's labels start rows in the card's order, down one left edge: a
+    credit report or a contract names a person and an ID number, but not in this shape."""
+    return labels_in_order(rows, LABEL_COLUMN)
+
+
+def labels_in_order(rows: list[Row], labels: tuple[str, ...]) -> int:
+    """The longest run of ``labels`` found at row starts, in order top to bottom, whose left
+    edges line up (within two character widths)."""
+    found: list[tuple[int, float, float, float]] = []  # (label index, row y, label x0, char height)
+    for row in rows:
+        for i, label in enumerate(labels):
+            hit = find_label(row, label, max_start=2)
+            if hit:
+                c = row.chars[hit[0]]
+                found.append((i, row.cy, c.bbox[0], c.bbox[3] - c.bbox[1]))
+                break
+    best = 0
+    for anchor in found:
+        run = [f for f in found if abs(f[2] - anchor[2]) <= 2 * max(anchor[3], f[3])]
+        run.sort(key=lambda f: f[1])
+        # Longest increasing sequence of label indices down the page.
+        lengths: list[int] = []
+        for j, f in enumerate(run):
+            lengths.append(1 + max((lengths[i] for i in range(j) if run[i][0] < f[0]), default=0))
+        best = max(best, max(lengths, default=0))
+    return best
 
 
 def _id_number_bonus(compact: str) -> float:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from loandocs.extractor.parsers.income import compare_seal_text, distrust_under_seal, parse_income_certificate, seal_field
 from loandocs.extractor.seal import find_seal, unroll_ring
+from loandocs.kinds import grammars
 from loandocs.kinds.base import CheckContext, DocumentKind, FieldSpec, FieldType, Parsed, ParseInput, Values, fields_of
 from loandocs.models import Check, DocumentResult
 from loandocs.rules.catalog import make_check
@@ -36,6 +37,7 @@ def parse(doc: ParseInput) -> Parsed:
         compare_seal_text(fields, doc.ocr().read(unroll_ring(image, seal)), first.page)
         if not first.text_layer:
             distrust_under_seal(fields, seal.bbox)
+    grammars.enforce(fields, grammars.CERTIFICATE)
     return Parsed(fields)
 
 

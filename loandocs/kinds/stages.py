@@ -9,15 +9,15 @@ import re
 
 from loandocs import kinds
 from loandocs.extractor import preprocess
-from loandocs.extractor.layout import group_rows, page_text
+from loandocs.extractor.layout import Row, group_rows
 from loandocs.extractor.pipeline import Part, Work, stage
-from loandocs.extractor.stages import read_part
+from loandocs.extractor.stages import flat_sheet, read_part
 from loandocs.kinds.base import PagePart, ParseInput
 from loandocs.models import DocumentResult
 
 
-def _card_kind(text: str) -> bool:
-    kind = kinds.get(kinds.classify_text(text)[0])
+def _card_kind(rows: list[Row]) -> bool:
+    kind = kinds.get(kinds.classify_rows(rows, card_shaped=True)[0])
     return kind is not None and kind.is_card
 
 
@@ -28,25 +28,55 @@ def false_cards_stage(work: Work) -> None:
     if work.loaded is None:
         return
     images = {p.number: p.image for p in work.loaded.pages}
+    for part in work.parts:
+        if part.is_card and not part.text_layer:
+            _upright_card(work, part)
     for page in sorted({p.page for p in work.parts if p.is_card and not p.text_layer}):
         cards = [p for p in work.parts if p.page == page and p.is_card]
-        if any(_card_kind(page_text(group_rows(p.lines))) for p in cards):
+        if any(_card_kind(group_rows(p.lines)) for p in cards):
             continue
         image = images[page]
         if image is None:  # a card part was cut from a rendered image, so the page has one
             continue
+        flat = flat_sheet(image)
+        if flat is not None:
+            image = flat
+            next(p for p in work.loaded.pages if p.number == page).image = flat
         region = preprocess.page_region(image, page)
         whole = Part(page=page, image=region.image, quality=region.quality)
         read_part(work, whole)
-        index = work.parts.index(cards[0])
-        work.parts = [p for p in work.parts if p not in cards]
+        # By identity: parts hold arrays, which == cannot compare.
+        index = next(i for i, p in enumerate(work.parts) if p is cards[0])
+        work.parts = [p for p in work.parts if not any(p is c for c in cards)]
         work.parts.insert(index, whole)
+
+
+def _upright_card(work: Work, part: Part) -> None:
+    """Each card is turned on its own (two cards on one photocopy may lie either way): a card
+    whose text reads as no card may be upside down or on its side with too few labels read
+    to tell, so it is read again turned by 180, then 90 and 270 degrees, and the first
+    reading that is a card is kept."""
+    if part.image is None or _card_kind(group_rows(part.lines)):
+        return
+    h, w = part.image.shape[:2]
+    # An upright card is landscape: a portrait image (turned on a wrong guess) is tried on its
+    # sides too.
+    for turn in (180, 90, 270) if h > w else (180,):
+        quality = part.quality.model_copy()
+        quality.rotation = (quality.rotation + turn) % 360
+        image = preprocess.rotate(part.image, turn)
+        quality.width, quality.height = image.shape[1], image.shape[0]
+        trial = Part(page=part.page, image=image, quality=quality, is_card=True)
+        read_part(work, trial)
+        if _card_kind(group_rows(trial.lines)):
+            part.image, part.lines, part.quality = trial.image, trial.lines, trial.quality
+            return
 
 
 @stage("classify")
 def classify_stage(work: Work) -> None:
     for part in work.parts:
-        part.doc_type, part.type_confidence = kinds.classify_text(page_text(part.rows))
+        part.doc_type, part.type_confidence = kinds.classify_rows(part.rows, card_shaped=part.is_card)
     # A page of a multi-page kind without the words that name it (a statement's middle page:
     # only the table) belongs to the document before it.
     for prev, part in zip(work.parts, work.parts[1:]):

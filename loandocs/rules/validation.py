@@ -50,9 +50,11 @@ def validate(doc: DocumentResult, thresholds: Thresholds, today: dt.date) -> lis
     reasons = [p for p in problems if p in SEVERE]
     if missing:
         reasons.append("fields_unreadable")
-    elif problems and (absent or low):
-        # Blur or glare on their own are fine if everything was read well; with fields
-        # missing or doubtful they are the likely reason and the applicant should retake it.
+    elif problems and absent:
+        # Blur or glare on their own are fine if everything was read; with fields missing
+        # they are the likely reason and the applicant should retake it. A field read with
+        # doubt is not enough: a watermark, a stamp or a value failing its grammar lowers
+        # confidence on a clean image too, and low_confidence sends it to a reviewer.
         reasons.extend(p for p in problems if p not in reasons)
     checks.append(_unreadable(reasons, missing))
     return checks

@@ -22,7 +22,10 @@ from loandocs.models import ExtractedField
 _ID_CONFUSABLE = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "|": "1", "Z": "2", "S": "5", "B": "8", "G": "6", "×": "X", "*": "X"})
 _ID_RUN = re.compile(r"[0-9X]{18,}")
 _CJK = re.compile(r"[\u4e00-\u9fff·]")
-_DATE_ZH = re.compile(r"(\d{4})年?(\d{1,2})月?(\d{1,2})日?")
+# Year, month and day with the month's 月 read (the year's 年 may be lost), or eight digits.
+# A month without its day (a stamp over it: 1981年11月) matches neither: it is never
+# completed by taking the month's second digit for the day.
+_DATE_ZH = re.compile(r"(\d{4})年?(\d{1,2})月(\d{1,2})(?!\d)日?|(\d{4})(\d{2})(\d{2})(?!\d)")
 _VALIDITY = re.compile(r"(\d{4})\D{0,2}(\d{2})\D{0,2}(\d{2})\D{0,3}?(?:(\d{4})\D{0,2}(\d{2})\D{0,2}(\d{2})|(长期|长|期))")
 
 FRONT_FIELDS = ("name", "sex", "ethnicity", "birth_date", "address", "id_number")
@@ -82,7 +85,15 @@ def parse_front(rows: list[Row], page: int = 1) -> dict[str, ExtractedField]:
         if span.chars:
             fields["name"] = field_from(span.text, span, page)
 
-    hit = _label_row(rows, "性别", id_row)
+    sex_hit = _label_row(rows, "性别", id_row)
+    if "name" not in fields and sex_hit is not None and sex_hit[0] > 0:
+        # The 姓名 label was lost (a watermark across it): a row of two to four Han
+        # characters alone right above the 性别 row is the name, kept under review.
+        above = _cjk_span(rows[sex_hit[0] - 1].span(0, len(rows[sex_hit[0] - 1].chars)))
+        if 2 <= len(above.chars) <= 4 and len(above.chars) == len(rows[sex_hit[0] - 1].chars):
+            fields["name"] = field_from(above.text, above, page, min(above.confidence, UNLABELLED))
+
+    hit = sex_hit
     if hit:
         ri, end = hit
         row = rows[ri]
@@ -101,9 +112,21 @@ def parse_front(rows: list[Row], page: int = 1) -> dict[str, ExtractedField]:
         row = rows[ri]
         m = _DATE_ZH.search(row.text, end)
         if m:
-            iso = _iso(*m.groups())
+            iso = _iso(*(m.groups()[:3] if m.group(1) else m.groups()[3:]))
             if iso:
                 fields["birth_date"] = field_from(iso, row.span(m.start(), m.end()), page)
+
+    if "birth_date" not in fields and _label_row(rows, "出生", id_row) is None:
+        # The label was lost (a watermark across it): a whole date with 年 and 月 read on a
+        # row above the number is the birth date, kept under review.
+        for row in rows[:id_row]:
+            m = _DATE_ZH.search(row.text)
+            if m and m.group(1):
+                iso = _iso(*m.groups()[:3])
+                if iso:
+                    span = row.span(m.start(), m.end())
+                    fields["birth_date"] = field_from(iso, span, page, min(span.confidence, UNLABELLED))
+                    break
 
     hit = _label_row(rows, "住址", id_row)
     if hit:
@@ -151,10 +174,30 @@ def _ethnicity(span: Span, page: int) -> dict[str, ExtractedField]:
     return {"ethnicity": field_from(text, span, page, span.confidence * 0.5)}
 
 
+# An issuing authority recognised by its own shape, where its label was not read (a watermark
+# across 签发机关): a public security bureau, branch or station, alone on its row.
+_AUTHORITY = re.compile(r"[\u4e00-\u9fff]{2,12}公安局(?:[\u4e00-\u9fff]{1,8}(?:分局|派出所))?|[\u4e00-\u9fff]{2,12}派出所")
+# A value found without its label is kept but not shown as sure.
+UNLABELLED = 0.7
+
+
+def _validity_row(rows: list[Row]) -> tuple[int, int] | None:
+    """The 有效期限 row, or failing its label, the row whose text is a validity period."""
+    hit = _label_row(rows, "有效期限")
+    if hit:
+        return hit
+    for ri, row in enumerate(rows):
+        m = _VALIDITY.search(row.text)
+        if m:
+            return ri, m.start()
+    return None
+
+
 def parse_back(rows: list[Row], page: int = 1) -> dict[str, ExtractedField]:
     fields: dict[str, ExtractedField] = {}
     validity_row = None
-    hit = _label_row(rows, "有效期限")
+    labelled = _label_row(rows, "有效期限") is not None
+    hit = _validity_row(rows)
     if hit:
         validity_row, end = hit
         row = rows[validity_row]
@@ -175,7 +218,22 @@ def parse_back(rows: list[Row], page: int = 1) -> dict[str, ExtractedField]:
                         conf = span.confidence * 0.6  # cards run 5, 10 or 20 years to the day
                     fields["valid_until"] = field_from(until, span, page, conf)
 
+    if not labelled:
+        for f in fields.values():
+            f.confidence = min(f.confidence, UNLABELLED)
     hit = _label_row(rows, "签发机关", validity_row)
+    if hit is None and "valid_from" in fields and fields["valid_from"].bbox:
+        # The authority's value starts in the value column, where the validity period does;
+        # what stands left of it is the (misread) label.
+        x = fields["valid_from"].bbox[0]
+        for row in rows[:validity_row]:
+            tol = 0.5 * (row.bbox[3] - row.bbox[1])
+            start = next((i for i, c in enumerate(row.chars) if c.bbox[0] >= x - tol), None)
+            m = _AUTHORITY.fullmatch(row.text[start:]) if start is not None else None
+            if m:
+                span = row.span(start + m.start(), start + m.end())  # type: ignore[operator]
+                fields["issuing_authority"] = field_from(m.group(), span, page, min(span.confidence, UNLABELLED))
+                break
     if hit:
         ri, end = hit
         chars = list(rows[ri].chars[end:])

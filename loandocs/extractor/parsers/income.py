@@ -58,16 +58,6 @@ def _cn_number(text: str) -> int:
 _PHONE = re.compile(r"(?:联系电话|电话|联系方式|Tel|TEL)[:]?\s*(1[3-9]\d{9}|(?:0\d{2,3}-?)?\d{7,8})")
 
 
-def _complete_year(partial: str) -> int:
-    digits = "".join(str(_CN_DIGIT[c]) for c in partial)
-    this_year = dt.date.today().year
-    for year in range(this_year, 1999, -1):
-        it = iter(str(year))
-        if all(ch in it for ch in digits):  # the digits read, in order, within the year
-            return year
-    raise ValueError("no year fits")
-
-
 def _amount_near(flat: Flat, m: re.Match[str], page: int) -> ExtractedField:
     """The amount matched in group 1, cross-checked against a capital-numeral amount (大写)
     written before the digits (in the gap after the label) or within 40 characters after."""
@@ -142,10 +132,9 @@ def parse_income_certificate(rows: list[Row], page: int = 1) -> dict[str, Extrac
             if d.group(7):
                 y, mo, day = _cn_number(d.group(7)), _cn_number(d.group(8)), _cn_number(d.group(9))
                 if len(d.group(7)) < 4:
-                    # A seal often covers a character of the year (二〇六年): take the most
-                    # recent 20xx year the characters read fit into, and leave it to a
-                    # reviewer (low confidence).
-                    y, conf = _complete_year(d.group(7)), 0.6
+                    # A seal covered a character of the year (二〇六年). A partial date is
+                    # never completed by guessing: no issue date rather than a made-up one.
+                    raise ValueError("partial year")
             else:
                 y, mo, day = (int(x) for x in ((d.group(1), d.group(2), d.group(3)) if d.group(1) else (d.group(4), d.group(5), d.group(6))))
             fields["issue_date"] = field_from(dt.date(y, mo, day).isoformat(), flow.span(d.start(), d.end()), page, conf)
