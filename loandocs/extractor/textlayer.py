@@ -10,8 +10,11 @@ renders the CropBox, turned by /Rotate), so fields read from the text layer can 
 same page image as OCR fields. The loader may lower the dpi of a huge page to fit the pixel
 limit; pass the dpi it actually used (``LoadedPage.dpi``).
 
-No OCR and no rendering here. pdfplumber/pdfminer are pure Python, so ``PDFIUM_LOCK`` is not
-needed.
+No OCR and no rendering here. The characters and images come from PDFium's text page
+(``pdfchars``: native code, a few ms a page, boxes as pdfminer drew them); pdfminer still
+parses the document's objects (not the pages' drawing operators) for what PDFium does not
+tell: the size of each page's content streams and whether it draws invisible text. Every
+PDFium call holds ``loading.PDFIUM_LOCK``, one page at a time.
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
-import pdfplumber
-from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+import pypdfium2.raw as pdfium_c
+from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
+from pdfminer.pdfpage import PDFPage
+from pdfminer.pdfparser import PDFParser
 from pdfminer.pdftypes import PDFStream, resolve1
 from pdfminer.psparser import LIT
 
@@ -30,6 +36,7 @@ from loandocs.errors import InputError
 from loandocs.extractor.layout import normalize_text
 from loandocs.extractor.ocr.base import OcrLine, OcrWord
 from loandocs.extractor.options import Limits
+from loandocs.extractor.pdfchars import geometry, image_boxes, read_chars
 
 # --- usability thresholds (see classify_page) ---
 MIN_CHARS = 10  # fewer non-space characters than this: the page has no text to speak of
@@ -42,6 +49,11 @@ IMAGE_HEAVY = 0.15  # total image coverage from which a near-empty text layer is
 # Line building: a horizontal gap wider than this many font sizes starts a new OcrLine, the way
 # an OCR detector gives table cells and label/value pairs their own boxes.
 SPLIT_GAP = 1.0
+# PDFium keeps glyph widths in whole thousandths of an em where the PDF may give fractions, so
+# a run of characters can end a few hundredths of a point off where pdfminer put it. Generators
+# draw a column exactly one em after the last one ends: with the exact figures that gap fell on
+# either side of the threshold by rounding noise. Such a gap (within 2%) now always splits.
+SPLIT_SLACK = -0.02
 # An ASCII word space is at least ~0.2 em; narrower gaps are kerning.
 SPACE_GAP = 0.2
 
@@ -78,33 +90,39 @@ def read_text_layer(data: bytes, limits: Limits, dpi: float = 200) -> list[TextP
         raise ValueError("dpi must be positive")
     if not data:
         raise InputError("The file is empty", code="empty_file")
-    pdf = None
+    from loandocs.extractor.loading import PDFIUM_LOCK  # loading imports ofd, which imports this module
+
+    doc = None
     try:
-        pdf = pdfplumber.open(io.BytesIO(data))
-        pages = pdf.pages
-        if not pages:
+        structure = list(PDFPage.create_pages(PDFDocument(PDFParser(io.BytesIO(data)))))
+        if not structure:
             raise InputError("The PDF has no pages", code="no_pages")
         limit = max(limits.max_pages, limits.max_text_layer_pages)
-        if len(pages) > limit:
+        if len(structure) > limit:
             raise InputError(
-                f"PDF has {len(pages)} pages; the limit is {limit}",
-                code="too_many_pages", pages=len(pages), limit=limit,
+                f"PDF has {len(structure)} pages; the limit is {limit}",
+                code="too_many_pages", pages=len(structure), limit=limit,
             )
+        with PDFIUM_LOCK:
+            doc = pdfium_c.FPDF_LoadMemDocument64(data, len(data), None)
+            if not doc:
+                raise InputError("The PDF file is damaged and its text cannot be read", code="corrupt_file",
+                                 reason=f"PDFium error {pdfium_c.FPDF_GetLastError()}")
+            n = pdfium_c.FPDF_GetPageCount(doc)
         out = []
         unusable = 0
-        for page in pages:
-            try:
-                out.append(_read_page(page, limits, dpi))
-            finally:
-                page.close()  # drops the parsed layout: long-lived workers must not accumulate
+        for i in range(min(n, len(structure))):
+            out.append(_read_page(doc, i, structure[i], limits, dpi, PDFIUM_LOCK))
             # Pages without a usable text layer will be rendered and OCRed: those keep the
             # (lower) limit for pages that cost pixels and OCR time.
             unusable += not out[-1].usable
             if unusable > limits.max_pages:
                 raise InputError(
                     f"PDF has more than {limits.max_pages} pages without a usable text layer; the limit "
-                    f"is {limits.max_pages}", code="too_many_pages", pages=len(pages), limit=limits.max_pages,
+                    f"is {limits.max_pages}", code="too_many_pages", pages=len(structure), limit=limits.max_pages,
                 )
+        if not out:
+            raise InputError("The PDF has no pages", code="no_pages")
         return out
     except InputError:
         raise
@@ -116,11 +134,9 @@ def read_text_layer(data: bytes, limits: Limits, dpi: float = 200) -> list[TextP
             reason=f"{type(exc).__name__}: {exc}"[:300],
         ) from exc
     finally:
-        if pdf is not None:
-            try:
-                pdf.close()
-            except Exception:
-                pass
+        if doc:
+            with PDFIUM_LOCK:
+                pdfium_c.FPDF_CloseDocument(doc)
 
 
 def _is_encryption_error(exc: BaseException) -> bool:
@@ -139,101 +155,59 @@ def _is_encryption_error(exc: BaseException) -> bool:
     return False
 
 
-class _Geometry:
-    """pdfminer coordinates -> pixels of the page as PDFium renders it.
-
-    pdfminer turns /Rotate into its own "display" space (u, v: y up, origin at the MediaBox
-    corner), pdfplumber then shifts x by the MediaBox origin. pdfplumber's own CropBox is
-    wrong for rotated pages, so the mapping is done here from the raw boxes: back to PDF user
-    space, then into the CropBox (intersected with the MediaBox, as PDFium does) turned
-    clockwise by /Rotate."""
-
-    def __init__(self, page, dpi: float) -> None:
-        obj = page.page_obj
-        self.mx0, self.my0, self.mx1, self.my1 = (float(v) for v in obj.mediabox)
-        cx0, cy0, cx1, cy1 = _sorted_rect(obj.cropbox)
-        mx0, my0, mx1, my1 = _sorted_rect(obj.mediabox)
-        self.c = (max(cx0, mx0), max(cy0, my0), min(cx1, mx1), min(cy1, my1))
-        self.r = int(obj.rotate) % 360
-        self.u_shift = float(page.mediabox[0])  # what pdfplumber added to x0/x1
-        self.s = dpi / 72.0
-        cw, ch = self.c[2] - self.c[0], self.c[3] - self.c[1]
-        self.w_pt, self.h_pt = (ch, cw) if self.r in (90, 270) else (cw, ch)
-
-    def _raw(self, u: float, v: float) -> tuple[float, float]:
-        r = self.r  # inverse of pdfminer's page CTM for each rotation
-        if r == 90:
-            return self.mx1 - v, u + self.my0
-        if r == 180:
-            return self.mx1 - u, self.my1 - v
-        if r == 270:
-            return v + self.mx0, self.my1 - u
-        return u + self.mx0, v + self.my0
-
-    def _px(self, x: float, y: float) -> tuple[float, float]:
-        cx0, cy0, cx1, cy1 = self.c
-        r = self.r
-        if r == 90:
-            px, py = y - cy0, x - cx0
-        elif r == 180:
-            px, py = cx1 - x, y - cy0
-        elif r == 270:
-            px, py = cy1 - y, cx1 - x
-        else:
-            px, py = x - cx0, cy1 - y
-        return px * self.s, py * self.s
-
-    def box(self, obj: dict) -> tuple[float, float, float, float]:
-        u0, u1 = float(obj["x0"]) - self.u_shift, float(obj["x1"]) - self.u_shift
-        a = self._px(*self._raw(u0, float(obj["y0"])))
-        b = self._px(*self._raw(u1, float(obj["y1"])))
-        return (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1]))
-
-
-def _sorted_rect(r) -> tuple[float, float, float, float]:
-    x0, y0, x1, y1 = (float(v) for v in r)
-    return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
-
-
-def _read_page(page, limits: Limits, dpi: float) -> TextPage:
-    geo = _Geometry(page, dpi)
-    if geo.w_pt <= 0 or geo.h_pt <= 0:
-        raise InputError(f"PDF page {page.page_number} has no area", code="corrupt_file")
-    if geo.w_pt > limits.max_page_points or geo.h_pt > limits.max_page_points:
-        raise InputError(
-            f"PDF page {page.page_number} is {geo.w_pt:.0f}x{geo.h_pt:.0f} points; the limit is "
-            f"{limits.max_page_points:.0f} points per side",
-            code="page_too_large", page=page.page_number, limit=limits.max_page_points,
-        )
-    width, height = geo.w_pt * geo.s, geo.h_pt * geo.s
-    if _content_bytes(page.page_obj, limits.text_layer_max_page_content_bytes) > limits.text_layer_max_page_content_bytes:
-        # Checked before ``page.chars`` makes pdfminer interpret the page; PDFium renders such
-        # a page in a fraction of the time, so the page is OCRed instead.
-        return TextPage(number=page.page_number, width=width, height=height, dpi=dpi, lines=[], usable=False,
-                        reason="too_complex", char_count=0, image_coverage=0.0, invisible_text=False,
-                        largest_image=0.0)
+def _read_page(doc, index: int, page_obj: PDFPage, limits: Limits, dpi: float, lock) -> TextPage:  # type: ignore[no-untyped-def]
+    number = index + 1
+    with lock:
+        page = pdfium_c.FPDF_LoadPage(doc, index)
+        if not page:
+            raise InputError(f"PDF page {number} cannot be read", code="corrupt_file")
+        try:
+            geo = geometry(page, dpi)
+            w_pt, h_pt = geo.size_pt
+            if w_pt <= 0 or h_pt <= 0:
+                raise InputError(f"PDF page {number} has no area", code="corrupt_file")
+            if w_pt > limits.max_page_points or h_pt > limits.max_page_points:
+                raise InputError(
+                    f"PDF page {number} is {w_pt:.0f}x{h_pt:.0f} points; the limit is "
+                    f"{limits.max_page_points:.0f} points per side",
+                    code="page_too_large", page=number, limit=limits.max_page_points,
+                )
+            width, height = w_pt * geo.scale, h_pt * geo.scale
+            cap = limits.text_layer_max_page_content_bytes
+            if _content_bytes(page_obj, cap) > cap:
+                # A page this heavy is most likely not a bank's statement page; it is rendered
+                # and OCRed instead (the limit dates from pdfminer, whose cost grew to seconds
+                # and GBs per MiB of operators; kept so the same pages take the same path).
+                return TextPage(number=number, width=width, height=height, dpi=dpi, lines=[], usable=False,
+                                reason="too_complex", char_count=0, image_coverage=0.0, invisible_text=False,
+                                largest_image=0.0)
+            pdf_chars = read_chars(page, geo)
+            images = image_boxes(page, geo)
+        finally:
+            pdfium_c.FPDF_ClosePage(page)
 
     chars = []
-    # dedupe_chars: some generators fake bold by drawing each glyph twice at a tiny offset.
-    for c in page.dedupe_chars(tolerance=1).chars:
-        if not c.get("upright", True):
+    normalized: dict[str, str] = {}
+    for c in pdf_chars:
+        if not c.upright:
             continue  # rotated text is watermark or stamp text, never a field we read
-        text = normalize_text(c.get("text") or "")
+        text = normalized.get(c.text)
+        if text is None:
+            text = normalized[c.text] = normalize_text(c.text)
         if not text:
             continue
-        box = geo.box(c)
+        box = c.box
         if box[2] <= 0 or box[3] <= 0 or box[0] >= width or box[1] >= height:
             continue  # outside the CropBox: not on the page image either
-        size = float(c.get("size") or 0.0) * geo.s or (box[3] - box[1]) or 1.0
-        chars.append(_Ch(text, box, size))
+        chars.append(_Ch(text, box, c.size or (box[3] - box[1]) or 1.0))
 
-    largest, coverage = _image_shares([geo.box(im) for im in page.images[:500]], width, height)
-    invisible = _has_invisible_text(page.page_obj)
+    largest, coverage = _image_shares(images, width, height)
+    invisible = _has_invisible_text(page_obj)
     texts = [c.text for c in chars if not c.text.isspace()]
     usable, reason = classify_page(texts, largest_image=largest, image_coverage=coverage,
                                    invisible_text=invisible)
     return TextPage(
-        number=page.page_number, width=width, height=height, dpi=dpi,
+        number=number, width=width, height=height, dpi=dpi,
         lines=build_lines(chars), usable=usable, reason=reason, char_count=len(texts),
         image_coverage=round(coverage, 4), invisible_text=invisible, largest_image=round(largest, 4),
     )
@@ -242,6 +216,7 @@ def _read_page(page, limits: Limits, dpi: float) -> TextPage:
 # ---------------------------------------------------------------------------- usability
 
 
+@lru_cache(maxsize=8192)
 def is_garbage(text: str) -> bool:
     """A character the font could not map to Unicode."""
     if _CID.match(text):
@@ -355,19 +330,23 @@ def _has_invisible_text(page_obj) -> bool:
 # ------------------------------------------------------------------------------ lines
 
 
-@dataclass
 class _Ch:
-    text: str
-    box: tuple[float, float, float, float]  # pixels
-    size: float  # font size in pixels
+    """One character: its text, box (pixels) and font size (pixels); centre and height kept,
+    since lines are built from hundreds of thousands of them on a long statement."""
 
-    @property
-    def cy(self) -> float:
-        return (self.box[1] + self.box[3]) / 2
+    __slots__ = ("text", "box", "size", "cy", "h", "space", "alnum_start", "alnum_end")
 
-    @property
-    def h(self) -> float:
-        return max(self.box[3] - self.box[1], 1e-6)
+    def __init__(self, text: str, box: tuple[float, float, float, float], size: float) -> None:
+        self.text, self.box, self.size = text, box, size
+        self.cy = (box[1] + box[3]) / 2
+        self.h = max(box[3] - box[1], 1e-6)
+        self.space = text.isspace()
+        # whether an ASCII word could go on before / after this character (see _emit)
+        self.alnum_start = text[:1].isascii() and text[:1].isalnum()
+        self.alnum_end = text[-1:].isascii() and text[-1:].isalnum()
+
+    def __repr__(self) -> str:
+        return f"_Ch({self.text!r}, {self.box}, {self.size})"
 
 
 def build_lines(chars: list[_Ch]) -> list[OcrLine]:
@@ -379,70 +358,73 @@ def build_lines(chars: list[_Ch]) -> list[OcrLine]:
     spaces separates cells the same way empty space does.
     """
     rows: list[list[_Ch]] = []
-    ref: list[tuple[float, float]] = []  # each row's running mean top/bottom (no chaining drift)
+    ref: list[list[float]] = []  # each row's running mean top/bottom (no chaining drift)
     for ch in sorted(chars, key=lambda c: c.cy):
         placed = False
+        top, bottom, h = ch.box[1], ch.box[3], ch.h
         # only the last few rows can still overlap a character in centre order
         for i in range(len(rows) - 1, max(-1, len(rows) - 4), -1):
-            t, b = ref[i]
-            overlap = min(b, ch.box[3]) - max(t, ch.box[1])
-            if overlap >= 0.5 * min(b - t, ch.h):
-                rows[i].append(ch)
-                n = len(rows[i])
-                ref[i] = (t + (ch.box[1] - t) / n, b + (ch.box[3] - b) / n)
+            r = ref[i]
+            t, b = r
+            overlap = min(b, bottom) - max(t, top)
+            if overlap >= 0.5 * min(b - t, h):
+                row = rows[i]
+                row.append(ch)
+                n = len(row)
+                r[0], r[1] = t + (top - t) / n, b + (bottom - b) / n
                 placed = True
                 break
         if not placed:
             rows.append([ch])
-            ref.append((ch.box[1], ch.box[3]))
+            ref.append([top, bottom])
 
     lines: list[OcrLine] = []
+    factor = SPLIT_GAP + SPLIT_SLACK
     for row in sorted(rows, key=lambda r: sum(c.cy for c in r) / len(r)):
         row.sort(key=lambda c: (c.box[0], c.box[2]))
         segment: list[_Ch] = []
+        ink: _Ch | None = None  # the segment's last visible character (else its last one)
         for ch in row:
-            if segment and ch.box[0] - _last_ink(segment).box[2] > SPLIT_GAP * max(ch.size, _last_ink(segment).size):
-                _emit(segment, lines)
-                segment = []
-            if ch.text.isspace() and not segment:
+            if segment:
+                last = ink if ink is not None else segment[-1]
+                if ch.box[0] - last.box[2] > factor * max(ch.size, last.size):
+                    _emit(segment, lines)
+                    segment, ink = [], None
+            if ch.space and not segment:
                 continue
             segment.append(ch)
+            if not ch.space:
+                ink = ch
         _emit(segment, lines)
     return lines
-
-
-def _last_ink(segment: list[_Ch]) -> _Ch:
-    for ch in reversed(segment):
-        if not ch.text.isspace():
-            return ch
-    return segment[-1]
 
 
 def _emit(segment: list[_Ch], out: list[OcrLine]) -> None:
     """One OcrLine from a run of characters: a word per visible character; ``text`` keeps a
     single space between ASCII words (from a space glyph or a word-sized gap)."""
     words: list[OcrWord] = []
-    text = ""
+    parts: list[str] = []
     pending_space = False
     prev: _Ch | None = None
+    x0 = y0 = float("inf")
+    x1 = y1 = float("-inf")
     for ch in segment:
-        if ch.text.isspace():
+        if ch.space:
             pending_space = True
             continue
-        if prev is not None and text:
-            ascii_pair = text[-1].isascii() and text[-1].isalnum() and ch.text[0].isascii() and ch.text[0].isalnum()
-            gap = ch.box[0] - prev.box[2]
-            if ascii_pair and (pending_space or gap > SPACE_GAP * ch.size):
-                text += " "
-        words.append(OcrWord(text=ch.text, score=1.0, bbox=ch.box))
-        text += ch.text
+        box = ch.box
+        if prev is not None and prev.alnum_end and ch.alnum_start:
+            if pending_space or box[0] - prev.box[2] > SPACE_GAP * ch.size:
+                parts.append(" ")
+        words.append(OcrWord(ch.text, 1.0, box))
+        parts.append(ch.text)
+        x0, y0 = min(x0, box[0]), min(y0, box[1])
+        x1, y1 = max(x1, box[2]), max(y1, box[3])
         pending_space = False
         prev = ch
     if not words:
         return
-    bbox = (min(w.bbox[0] for w in words), min(w.bbox[1] for w in words),
-            max(w.bbox[2] for w in words), max(w.bbox[3] for w in words))
-    out.append(OcrLine(text=text, score=1.0, bbox=bbox, words=words, source="text_layer"))
+    out.append(OcrLine(text="".join(parts), score=1.0, bbox=(x0, y0, x1, y1), words=words, source="text_layer"))
 
 
 __all__ = ["TextPage", "read_text_layer", "classify_page", "is_garbage", "build_lines"]
