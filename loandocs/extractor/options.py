@@ -35,8 +35,21 @@ class Limits(BaseModel):
 
 class OcrOptions(BaseModel):
     engine: Literal["rapidocr", "paddleocr"] = "rapidocr"
-    threads: int = Field(default=0, ge=0, description="0 = let ONNX Runtime use all cores")
+    # The runtime rapidocr runs the same PP-OCR ONNX files on: OpenVINO reads them directly and
+    # was about 3x faster than ONNX Runtime on this project's CPUs with the same text
+    # (benchmarks/RESULTS.md, "OCR runtime"); ONNX Runtime stays selectable.
+    runtime: Literal["openvino", "onnxruntime"] = "openvino"
+    threads: int = Field(default=0, ge=0, description="0 = let the runtime use all cores")
     model_dir: Path | None = None
+    # Recognition batch (text lines per rec call) and the detector's input size (the shorter
+    # side is scaled to at least this many pixels: rapidocr's ``limit_type: min``). The
+    # defaults are rapidocr's; what else was tried is in benchmarks/RESULTS.md.
+    rec_batch: int = Field(default=6, ge=1, le=64)
+    det_limit_side_len: int = Field(default=736, ge=320, le=2048)
+    # Pages of one scanned document OCRed at once within a worker, each with an engine of its
+    # own (``extractor.parallel``). 0 = as many as the OCR threads allow (threads // 2 when
+    # threads is set, else cores // 2), 1 = one page after the other.
+    page_workers: int = Field(default=0, ge=0, le=16)
 
 
 class PipelineOptions(BaseModel):

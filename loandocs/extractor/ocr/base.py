@@ -76,7 +76,8 @@ def get_engine(options: OcrOptions | None = None) -> OcrEngine:
     carried safely across ``fork``.
     """
     options = options or OcrOptions()
-    key = (options.engine, options.threads, str(options.model_dir))
+    key = (options.engine, options.runtime, options.threads, str(options.model_dir), options.rec_batch,
+           options.det_limit_side_len)
     with _lock:
         engine = _engines.get(key)
         if engine is None:
@@ -89,7 +90,8 @@ def _create(options: OcrOptions) -> OcrEngine:
     if options.engine == "rapidocr":
         from loandocs.extractor.ocr.rapid import RapidOcrEngine
 
-        return RapidOcrEngine(threads=options.threads, model_dir=options.model_dir)
+        return RapidOcrEngine(threads=options.threads, model_dir=options.model_dir, runtime=options.runtime,
+                              rec_batch=options.rec_batch, det_limit_side_len=options.det_limit_side_len)
     if options.engine == "paddleocr":
         from loandocs.extractor.ocr.paddle import PaddleOcrEngine
 
@@ -101,3 +103,9 @@ def reset_engines() -> None:
     """Forget cached engines (tests, or a worker that recycles itself)."""
     with _lock:
         _engines.clear()
+
+
+def new_engine(options: OcrOptions) -> OcrEngine:
+    """A fresh engine of its own, outside the cache: for reading several pages at once, one
+    engine per thread (``extractor.parallel``)."""
+    return _create(options)
