@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from loandocs.errors import InputError
-from loandocs.extractor import overlay, preprocess
+from loandocs.extractor import overlay, parallel, preprocess
 from loandocs.extractor.layout import group_rows
 from loandocs.extractor.loading import load_file, render_pdf_pages
 from loandocs.extractor.ocr.base import OcrLine, OcrWord
@@ -108,6 +108,8 @@ def ocr_stage(work: Work) -> None:
     todo = [p for p in work.parts if not p.text_layer]
     if not todo:
         return  # a born-digital PDF: the engine is not even loaded
+    if len(todo) > 1 and parallel.read_parts(work, todo, read_part):
+        return  # the pages of a scan, each by an engine of its own (extractor.parallel)
     for part in todo:
         read_part(work, part)
 
