@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     encryption_key_file: Path | None = Field(
         default=None, description="Key file (mode 0600, created on first run); default <data_dir>/keys/loandocs.keys.")
 
-    ocr: OcrOptions = Field(default_factory=OcrOptions, description="LOANDOCS_OCR__ENGINE, __THREADS, __MODEL_DIR.")
+    ocr: OcrOptions = Field(default_factory=OcrOptions, description="LOANDOCS_OCR__ENGINE, __RUNTIME, __THREADS, __PAGE_WORKERS, __MODEL_DIR, ...")
     limits: Limits = Field(default_factory=Limits, description="LOANDOCS_LIMITS__MAX_FILE_BYTES, __MAX_PAGES, ...")
     # Requests per client address per window (api/ratelimit.py, counted in Redis); 0 = no limit.
     rate_limit_window_s: int = Field(default=60, ge=1)
@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     credit_max_overdue_months_24m: int | None = None
     credit_max_hard_inquiries_6m: int | None = None
     credit_report_max_age_days: int | None = None
+
+    # Workers run at this nice level at least (0-19; one started niced further stays there): the
+    # kernel then gives the API's requests the CPU first while OCR takes what is left.
+    worker_nice: int = Field(default=10, ge=0, le=19, description="LOANDOCS_WORKER_NICE; 0 = unchanged.")
 
     # serve and worker logs: one JSON object per line (json) or a line of text (text).
     log_format: Literal["json", "text"] = "json"

@@ -73,6 +73,10 @@ def upload_document(app_id: str, file: UploadFile, session: SessionDep, services
     app = repo.get_application(session, app_id)  # 404 before reading or storing anything
     if app.status in workflow.CLOSED:
         raise workflow.ApplicationClosed(f"application is {app.status}; no more documents are accepted")
+    # End the read transaction before the file is read and checked: on SQLite it holds the write
+    # lock (BEGIN IMMEDIATE), and every other request would wait for this one's file work.
+    # accept_upload reads the application again in the short transaction that stores it.
+    session.commit()
     data, sha = _read_bounded(file, services.settings.limits.max_file_bytes)
     try:
         # By content, never by name or declared type; every loader limit and decodability

@@ -61,6 +61,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
         import cv2
 
         cv2.setNumThreads(settings.ocr.threads)  # OpenCV's own pool would otherwise use every core
-    done = run_worker(services, burst=args.burst, queues=queues, max_jobs=args.max_jobs)
+    done = run_worker(services, burst=args.burst, queues=queues, max_jobs=args.max_jobs, nice=settings.worker_nice)
     # rq's work loop returns after max_jobs; tell the supervisor to start a fresh process.
     return RECYCLE_EXIT if args.max_jobs and done >= args.max_jobs else 0

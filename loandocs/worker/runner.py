@@ -202,17 +202,57 @@ class LoanDocsWorker(SimpleWorker):
                 self.log.exception("webhook sweep failed")
 
 
+def lower_priority(nice: int) -> int:
+    """Raise this process's nice level to at least ``nice`` (never lower it: a worker started
+    under ``nice -n 15`` stays there). On Linux the level belongs to each thread and a new
+    thread takes its creator's: every thread there is now is set (``/proc/self/task``), and
+    the OCR runtime's threads, made later, follow. Returns the level now in force."""
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if nice <= current:
+        return current
+    try:
+        tids = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:  # not Linux: the process's level
+        tids = [0]
+    for tid in tids:
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+        except ProcessLookupError:
+            continue  # the thread has ended
+        except OSError:  # not permitted (a container's policy): run at the level it has
+            log.warning("cannot lower the worker's priority to nice %d", nice)
+            break
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def cap_threads(threads: int) -> None:
+    """OpenCV's own thread pool to the worker's OCR threads (every core when unset, as the OCR
+    runtime): without a cap each worker's OpenCV would use every core on its own."""
+    import cv2
+
+    from loandocs.worker.pool import usable_cores
+
+    cv2.setNumThreads(threads if threads > 0 else usable_cores())
+
+
 def run_worker(services, burst: bool = False, queues: Sequence[str] = QUEUES, *, warm: bool = True,
-               max_jobs: int | None = None, name: str | None = None) -> int:
+               max_jobs: int | None = None, name: str | None = None, nice: int = 0) -> int:
     """Run a worker on ``queues`` (in priority order) until stopped, or until empty with
     ``burst``, or after ``max_jobs`` jobs (recycling: ``loandocs.worker.pool`` starts a fresh
-    process). Returns how many jobs it ran.
+    process). Returns how many jobs it ran. ``nice``: run this process at that nice level at
+    least (``loandocs worker`` passes ``LOANDOCS_WORKER_NICE``), so the API on the same machine
+    is served first.
 
     SIGTERM (or SIGINT) is rq's warm shutdown: a job in progress runs to its end, no new one is
     taken, then ``work`` returns; a second signal more than a second later is a cold shutdown."""
     from loandocs.fonts import check_cjk_fonts
     from loandocs.services import set_services
 
+    # Before any thread is started: on Linux the nice level is per thread and new threads take
+    # their creator's, so the OCR runtime's threads (created when the engine loads) get it too.
+    if nice:
+        lower_priority(nice)
+    cap_threads(services.settings.ocr.threads)
     set_services(services)  # jobs call get_services(): make it this worker's
     # Without a CJK font PDFs render without their Chinese text and nothing fails: say so now.
     check_cjk_fonts()
