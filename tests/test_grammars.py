@@ -53,6 +53,7 @@ def test_authority_grammar():
 
 def test_id_number_and_employer_grammar():
     assert grammars.id_number("11010519491231002X")
+    assert not grammars.id_number("110105194912310021")  # check digit does not fit
     assert not grammars.id_number("11010519491331002X")  # month 13
     assert not grammars.id_number("1101051949123100")
     assert grammars.employer("昆明云帆食品集团有限公司") and not grammars.employer("有限")

@@ -259,9 +259,10 @@ def without_watermark(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(out, cv2.COLOR_GRAY2BGR)
 
 
-def cap_covered(lines: list[OcrLine], report: OverlayReport) -> list[OcrLine]:
-    """``lines`` (a second reading) with those under ``report``'s overlays capped."""
-    return [_capped(ln) if _covered(ln, report.regions, report.stamps) else ln for ln in lines]
+def cap_covered(lines: list[OcrLine], report: OverlayReport, always: bool = False) -> list[OcrLine]:
+    """``lines`` (a second reading) with those under ``report``'s overlays capped (all of
+    them with ``always``)."""
+    return [_capped(ln) if always or _covered(ln, report.regions, report.stamps) else ln for ln in lines]
 
 
 # ---------------------------------------------------------------- stamps in colour

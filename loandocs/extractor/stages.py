@@ -165,7 +165,10 @@ def read_part(work: Work, part: Part) -> None:
         # seal line is not a reason to read a whole page twice.
         again, _ = overlay.clean_lines(engine.read(overlay.without_watermark(overlay.without_stamps(part.image, stamps))), stamps)
         if _print_score(again) >= _print_score(lines):
-            lines = overlay.cap_covered(again, report)
+            # A line both readings agree on is corroborated; one that only the cleaned image
+            # gave is new evidence from an image we altered, so it is under review too.
+            first = {ln.text for ln in lines}
+            lines = [ln if ln.text in first else overlay.cap_covered([ln], report, always=True)[0] for ln in overlay.cap_covered(again, report)]
     part.lines = lines
 
 

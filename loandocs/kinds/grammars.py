@@ -15,7 +15,8 @@ import re
 from collections.abc import Callable
 
 from loandocs.extractor import idnumber
-from loandocs.extractor.overlay import phrase_spans
+from loandocs.extractor.ocr.base import OcrLine
+from loandocs.extractor.overlay import OVERLAY_SCORE, phrase_spans
 from loandocs.extractor.vocab import ETHNICITIES
 from loandocs.models import ExtractedField
 
@@ -100,9 +101,12 @@ def authority(value: object) -> bool:
 
 
 def id_number(value: object) -> bool:
-    """17 digits and a check character, with a real birth date inside (the check digit itself
-    is judged by id_checksum_invalid, not here)."""
-    return isinstance(value, str) and bool(re.fullmatch(r"\d{17}[\dX]", value)) and idnumber.birth_date(value) is not None
+    """17 digits and a check character that fits them (GB 11643), with a real birth date
+    inside. A number failing its check digit is usually a misread one (a watermark across a
+    digit): it is not shown as sure, and id_checksum_invalid still asks for a clear copy."""
+    if not isinstance(value, str) or not re.fullmatch(r"\d{17}[\dX]", value):
+        return False
+    return idnumber.birth_date(value) is not None and idnumber.is_valid_checksum(value)
 
 
 def employer(value: object) -> bool:
@@ -122,6 +126,24 @@ CERTIFICATE: dict[str, Grammar] = {
 }
 
 
+def doubtful_pieces(fields: dict[str, ExtractedField], lines: list[OcrLine]) -> None:
+    """A value is as sure as its weakest piece: a field whose box takes in a line read under
+    an overlay (capped at ``OVERLAY_SCORE``) or read with doubt is capped too, even when its
+    other characters were read clearly (北京路 + a stroke of 与原件一致 read as 一 + 178号)."""
+    for f in fields.values():
+        if f.bbox is None or f.source not in ("ocr",):
+            continue
+        fx0, fy0, fx1, fy1 = f.bbox
+        for ln in lines:
+            if ln.score > OVERLAY_SCORE:
+                continue
+            x0, y0, x1, y1 = ln.bbox
+            inter = max(0.0, min(x1, fx1) - max(x0, fx0)) * max(0.0, min(y1, fy1) - max(y0, fy0))
+            if inter > 0.5 * max(1.0, (x1 - x0) * (y1 - y0)):
+                f.confidence = min(f.confidence, OVERLAY_SCORE)
+                break
+
+
 def enforce(fields: dict[str, ExtractedField], grammars: dict[str, Grammar], cap: float = GRAMMAR_CAP) -> list[str]:
     """Cap the confidence of every read value that fails its grammar; returns their names.
     Values a reviewer typed are left alone (they are checked when corrected)."""
@@ -136,4 +158,4 @@ def enforce(fields: dict[str, ExtractedField], grammars: dict[str, Grammar], cap
     return failed
 
 
-__all__ = ["BACK", "CERTIFICATE", "FRONT", "GRAMMAR_CAP", "LABEL_WORDS", "enforce"]
+__all__ = ["BACK", "CERTIFICATE", "FRONT", "GRAMMAR_CAP", "LABEL_WORDS", "doubtful_pieces", "enforce"]

@@ -22,6 +22,7 @@ FIELDS = fields_of(
 def parse(doc: ParseInput) -> Parsed:
     fields = parse_back(doc.first.rows, doc.first.page)
     grammars.enforce(fields, grammars.BACK)
+    grammars.doubtful_pieces(fields, doc.first.lines)
     return Parsed(fields)
 
 

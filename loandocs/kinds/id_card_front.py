@@ -26,6 +26,7 @@ FIELDS = fields_of(
 def parse(doc: ParseInput) -> Parsed:
     fields = parse_front(doc.first.rows, doc.first.page)
     grammars.enforce(fields, grammars.FRONT)
+    grammars.doubtful_pieces(fields, doc.first.lines)
     return Parsed(fields)
 
 
