@@ -43,18 +43,44 @@ def make(path: Path, pages: int, family: str) -> dict:
     return {"pages": n[0], "transactions": len(st.txns), "bytes": len(data)}
 
 
+def text_layer_alone(path: Path, pdfminer_pages: int) -> dict:
+    """The text layer by itself (``read_text_layer``, PDFium) over every page, and pdfminer's
+    character extraction (pdfplumber, what the text layer used before) over the first
+    ``pdfminer_pages`` pages: seconds per page of each, wall and CPU, in this one process."""
+    import pdfplumber
+
+    from loandocs.extractor.options import Limits
+    from loandocs.extractor.textlayer import read_text_layer
+
+    data = path.read_bytes()
+    w, c = time.perf_counter(), time.process_time()
+    pages = read_text_layer(data, Limits())
+    new = {"pages": len(pages), "wall_s_per_page": (time.perf_counter() - w) / len(pages),
+           "cpu_s_per_page": (time.process_time() - c) / len(pages)}
+    out = {"pdfium": new}
+    if pdfminer_pages:
+        w, c = time.perf_counter(), time.process_time()
+        with pdfplumber.open(path) as pdf:
+            for page in pdf.pages[:pdfminer_pages]:
+                page.dedupe_chars(tolerance=1).chars  # noqa: B018 - the interpretation is the cost
+                page.close()
+        out["pdfminer"] = {"pages": pdfminer_pages, "wall_s_per_page": (time.perf_counter() - w) / pdfminer_pages,
+                           "cpu_s_per_page": (time.process_time() - c) / pdfminer_pages}
+    return out
+
+
 def measure(path: Path) -> dict:
     try:  # the pipeline with its default stages moved to loandocs.reader (rules/kinds split)
         from loandocs.reader import Pipeline
     except ImportError:  # pragma: no cover - a checkout from before the split
         from loandocs.extractor import Pipeline
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     docs = Pipeline().extract(path.read_bytes(), path.name)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     st = [d for d in docs if d.doc_type == "bank_statement"]
-    return {"seconds": round(wall, 1), "peak_rss_mib": round(peak_kib / 1024), "documents": len(docs),
+    return {"seconds": round(wall, 1), "cpu_seconds": round(cpu, 1), "peak_rss_mib": round(peak_kib / 1024), "documents": len(docs),
             "statement_pages": len(st[0].pages) if st else 0,
             "transactions": len(st[0].transactions or []) if st else 0,
             "error": docs[0].error if docs and docs[0].error else None,
@@ -65,10 +91,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", type=int, default=300)
     ap.add_argument("--family", default="icbc")
+    ap.add_argument("--pdfminer-pages", type=int, default=20,
+                    help="pages read by pdfminer too, for the side-by-side per-page figure (0: none)")
     ap.add_argument("--measure", help=argparse.SUPPRESS)  # the child process: read this file
+    ap.add_argument("--text-layer", help=argparse.SUPPRESS)  # the child process: the text layer alone
     args = ap.parse_args()
     if args.measure:
         print(json.dumps(measure(Path(args.measure))))
+        return 0
+    if args.text_layer:
+        print(json.dumps(text_layer_alone(Path(args.text_layer), args.pdfminer_pages)))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"long_{args.pages}.pdf"
@@ -78,10 +110,18 @@ def main() -> int:
         out = subprocess.run([sys.executable, __file__, "--measure", str(path)], capture_output=True, text=True,
                              check=True)
         res = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"read     : {res['seconds']} s wall, peak RSS {res['peak_rss_mib']} MiB (whole process)")
+        tl = subprocess.run([sys.executable, __file__, "--text-layer", str(path), "--pdfminer-pages",
+                             str(args.pdfminer_pages)], capture_output=True, text=True, check=True)
+        alone = json.loads(tl.stdout.strip().splitlines()[-1])
+    print(f"read     : {res['seconds']} s wall, {res['cpu_seconds']} s CPU, peak RSS {res['peak_rss_mib']} MiB (whole process)")
     print(f"result   : {res['statement_pages']} pages in the statement, {res['transactions']} transactions"
           + (f", error {res['error']}" if res["error"] else ""))
     print(f"stages ms: {res['timings_ms']}")
+    for k, v in alone.items():
+        print(f"text layer alone, {k:<8}: {v['wall_s_per_page'] * 1000:6.1f} ms/page wall, "
+              f"{v['cpu_s_per_page'] * 1000:6.1f} ms/page CPU over {v['pages']} pages")
+    if "pdfminer" in alone:
+        print(f"text layer speed-up (CPU per page): {alone['pdfminer']['cpu_s_per_page'] / alone['pdfium']['cpu_s_per_page']:.1f}x")
     return 0
 
 
