@@ -55,48 +55,35 @@
       if (!form.hidden) form.querySelector("input").focus();
     });
   });
-  // Waive a machine check on one document, with the reviewer's reason.
-  document.querySelectorAll("form.waive").forEach((form) => {
-    const err = form.querySelector(".error");
-    form.querySelector(".cancel").addEventListener("click", () => { form.hidden = true; });
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const button = form.querySelector("button[type=submit]");
-      button.disabled = true;
-      err.hidden = true;
-      try {
-        await api.send("POST", "/v1/documents/" + form.dataset.doc + "/waivers", {
-          code: form.dataset.code, part: Number(form.dataset.part), reason: form.elements.reason.value,
-        });
-        location.reload();
-      } catch (e) {
-        err.textContent = "豁免失败：" + e.message;
-        err.hidden = false;
-        button.disabled = false;
-      }
+  // In-place forms of a document: a field correction, a waived check. Each posts its body to
+  // the document's route and reloads the page; an error stays beside the form.
+  function documentForm(selector, route, body, failed) {
+    document.querySelectorAll(selector).forEach((form) => {
+      const err = form.querySelector(".error");
+      form.querySelector(".cancel").addEventListener("click", () => { form.hidden = true; });
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const button = form.querySelector("button[type=submit]");
+        button.disabled = true;
+        err.hidden = true;
+        try {
+          await api.send("POST", "/v1/documents/" + form.dataset.doc + "/" + route, body(form));
+          location.reload();
+        } catch (e) {
+          err.textContent = failed + e.message;
+          err.hidden = false;
+          button.disabled = false;
+        }
+      });
     });
-  });
-  document.querySelectorAll("form.correct").forEach((form) => {
-    const err = form.querySelector(".error");
-    form.querySelector(".cancel").addEventListener("click", () => { form.hidden = true; });
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const button = form.querySelector("button[type=submit]");
-      button.disabled = true;
-      err.hidden = true;
-      try {
-        await api.send("POST", "/v1/documents/" + form.dataset.doc + "/corrections", {
-          field: form.dataset.field, part: Number(form.dataset.part),
-          value: form.elements.value.value, reason: form.elements.reason.value,
-        });
-        location.reload();
-      } catch (e) {
-        err.textContent = "保存失败：" + e.message;
-        err.hidden = false;
-        button.disabled = false;
-      }
-    });
-  });
+  }
+  documentForm("form.correct", "corrections", (form) => ({
+    field: form.dataset.field, part: Number(form.dataset.part),
+    value: form.elements.value.value, reason: form.elements.reason.value,
+  }), "保存失败：");
+  documentForm("form.waive", "waivers", (form) => ({
+    code: form.dataset.code, part: Number(form.dataset.part), reason: form.elements.reason.value,
+  }), "豁免失败：");
 
   // Claim, decision, supplement request, disbursement.
   const actError = document.getElementById("act-error");
