@@ -173,19 +173,8 @@ def _chars(tp, geo: PageGeometry) -> list[PdfChar]:  # type: ignore[no-untyped-d
 
 def _to_pixels(pts: np.ndarray, geo: PageGeometry) -> np.ndarray:
     """(x0, y0, x1, y1) rows in PDF user space -> pixel boxes (x0, y0, x1, y1), as ``geo.box``."""
-    cx0, cy0, cx1, cy1 = geo.crop
-    x = pts[:, [0, 2]]
-    y = pts[:, [1, 3]]
-    r = geo.rotate
-    if r == 90:
-        px, py = y - cy0, x - cx0
-    elif r == 180:
-        px, py = cx1 - x, y - cy0
-    elif r == 270:
-        px, py = cy1 - y, cx1 - x
-    else:
-        px, py = x - cx0, cy1 - y
-    px, py = px * geo.scale, py * geo.scale
+    # geo.point is plain arithmetic, so it maps whole columns of corners at once.
+    px, py = geo.point(pts[:, [0, 2]], pts[:, [1, 3]])  # type: ignore[arg-type]  # arrays, not floats
     return np.stack([px.min(axis=1), py.min(axis=1), px.max(axis=1), py.max(axis=1)], axis=1)
 
 
