@@ -210,3 +210,18 @@ def one_page_statement_pdf(seed: int, holder: str) -> bytes:
     rng, nprng = random.Random(seed), np.random.default_rng(seed)
     st = random_statement(rng, holder, rows=(12, 14))
     return _pdf(lambda cv: render_statement(cv, st, rng, nprng, "signed"))
+
+
+def metric_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """A /metrics answer (Prometheus text) as {(name, sorted labels): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def metric_value(samples, name, **labels) -> float | None:
+    return samples.get((name, tuple(sorted(labels.items()))))

@@ -8,13 +8,14 @@ import os
 
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from loandocs.api import create_app
 from loandocs.api.metrics import HTTP_DURATION, HTTP_REQUESTS, UNMATCHED
 from loandocs.config import Settings
 from loandocs.services import Services
 
+from .helpers import metric_samples as _samples
+from .helpers import metric_value as _get
 from .helpers import services_on, staff_token
 
 REDIS_URL = os.environ.get("LOANDOCS_TEST_API_METRICS_REDIS_URL", "redis://127.0.0.1:6379/2")
@@ -24,18 +25,6 @@ REDIS_URL = os.environ.get("LOANDOCS_TEST_API_METRICS_REDIS_URL", "redis://127.0
 def svc(tmp_path):
     with services_on(tmp_path, REDIS_URL) as services:
         yield services
-
-
-def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    out = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
-
-
-def _get(samples, name, **labels) -> float | None:
-    return samples.get((name, tuple(sorted(labels.items()))))
 
 
 def test_requests_are_counted_per_route_template_and_status_across_api_processes(svc, tmp_path):

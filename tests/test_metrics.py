@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue, Worker
 from rq.job import Job
 
@@ -22,6 +21,8 @@ from loandocs.services import Services
 from loandocs.worker.queue import DEFAULT_QUEUE, REPROCESS_QUEUE, job_id_for
 from loandocs.worker.runner import run_worker
 
+from .helpers import metric_samples as _samples
+from .helpers import metric_value as _get
 from .helpers import one_page_statement_pdf, services_on, staff_token
 
 REDIS_URL = os.environ.get("LOANDOCS_TEST_OPS_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -36,18 +37,6 @@ def svc(tmp_path):
 
 def _statement(seed: int) -> bytes:
     return one_page_statement_pdf(seed, "钱多多")
-
-
-def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    out = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
-
-
-def _get(samples, name, **labels) -> float | None:
-    return samples.get((name, tuple(sorted(labels.items()))))
 
 
 def _upload(client, app_token_holder: dict, data: bytes, name: str, request_id: str | None = None):
