@@ -12,6 +12,7 @@ import hashlib
 import json
 import random
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +111,18 @@ def _identity_for(seed: int, job: dict) -> Identity:
     return _person(seed, job["person"])
 
 
+def output_dir(out_dir: str | Path, clean: bool, ours: Callable[[str], bool]) -> Path:
+    """``out_dir``, created; with ``clean``, first rid of the files a generator names (``ours``),
+    so a smaller set leaves no stale files behind and nothing else is touched."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if clean:
+        for p in out.iterdir():
+            if p.is_file() and ours(p.name):
+                p.unlink()
+    return out
+
+
 def generate_idcard_samples(out_dir: str | Path, seed: int = DEFAULT_SEED,
                             counts: dict[str, int] | None = None, clean: bool = False) -> list[dict]:
     """Write synthetic ID card images + ground truth into ``out_dir``; returns the entries.
@@ -120,12 +133,7 @@ def generate_idcard_samples(out_dir: str | Path, seed: int = DEFAULT_SEED,
     (front_*/back_*/combo_* .jpg/.json) so a smaller set leaves no stale files behind.
     """
     counts = {**DEFAULT_COUNTS, **(counts or {})}
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if clean:
-        for p in out.iterdir():
-            if p.is_file() and _OUR_FILES.match(p.name):
-                p.unlink()
+    out = output_dir(out_dir, clean, lambda name: bool(_OUR_FILES.match(name)))
     entries = []
     for job in _plan(counts):
         ident = _identity_for(seed, job)

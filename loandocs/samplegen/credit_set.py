@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from loandocs.samplegen import output_dir
 from loandocs.samplegen.credit import random_report, render_report
 from loandocs.samplegen.financial import draw_page_image, jpeg_bytes, new_canvas, photo_effect, rasterise, scan_effect
 from loandocs.samplegen.identity import REFERENCE_DATE, random_identity
@@ -145,12 +146,7 @@ _MAKERS = {"credit": _credit, "licence": _licence, "property": _property, "state
 def generate_materials_samples(out_dir: str | Path, seed: int = DEFAULT_SEED, clean: bool = False,
                                only: tuple[str, ...] | None = None) -> list[dict]:  # fmt: skip
     """Write the set (or the samples named in ``only``) into ``out_dir``; returns the entries."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if clean:
-        for p in out.iterdir():
-            if p.is_file() and _OUR_FILES.match(p.name):
-                p.unlink()
+    out = output_dir(out_dir, clean, lambda name: bool(_OUR_FILES.match(name)))
     entries = []
     for name, kind, variant, special in PLAN:
         if only is not None and name not in only:

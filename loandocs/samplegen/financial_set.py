@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from loandocs.samplegen import idcard
+from loandocs.samplegen import idcard, output_dir
 from loandocs.samplegen.financial import (
     draw_page_image,
     jpeg_bytes,
@@ -210,12 +210,7 @@ def generate_financial_samples(out_dir: str | Path, seed: int = DEFAULT_SEED,
     returns the manifest entries. counts: keys of DEFAULT_COUNTS (missing keys default).
     clean: first delete the files this generator names (income_*, statement_*, mixed_*)."""
     counts = {**DEFAULT_COUNTS, **(counts or {})}
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if clean:
-        for p in out.iterdir():
-            if p.is_file() and (_OUR_FILES.match(p.name) or p.name == "manifest.json"):
-                p.unlink()
+    out = output_dir(out_dir, clean, lambda name: bool(_OUR_FILES.match(name)) or name == "manifest.json")
     entries = []
     n_cert = 0
     for variant in ("pdf", "scan", "scan_gray", "photo"):
